@@ -1,0 +1,44 @@
+import { Schema } from "effect"
+
+/**
+ * Money is integer points (1 point settles as 1 unit of the deployment's currency). Never a float.
+ * `Points` is any safe integer (a balance may be negative for source accounts); `PositivePoints` is
+ * what a transfer, a price or a grant carries.
+ */
+export const Points = Schema.Int.pipe(
+  Schema.filter((n) => Number.isSafeInteger(n) || "points must be a safe integer"),
+  Schema.brand("Points")
+)
+export type Points = typeof Points.Type
+
+export const PositivePoints = Schema.Int.pipe(
+  Schema.positive({ message: () => "an amount of points must be a whole number greater than zero" }),
+  Schema.filter((n) => Number.isSafeInteger(n) || "points must be a safe integer"),
+  Schema.brand("Points")
+)
+
+export const points = (n: number): Points => Points.make(n)
+
+/**
+ * An integer column as a driver returns it: a number (sql.js), a bigint, or a decimal string
+ * (PostgreSQL's BIGINT through pg). Decodes to a safe integer number, refusing anything else, so a
+ * row never smuggles a float or an overflow into the core.
+ */
+export const DbInt = Schema.Union(
+  Schema.Int,
+  Schema.BigIntFromSelf.pipe(
+    Schema.filter((b) => (b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= BigInt(Number.MIN_SAFE_INTEGER)) || "integer out of safe range")
+  ),
+  Schema.NumberFromString.pipe(Schema.int())
+).pipe(
+  Schema.transform(Schema.Int, {
+    strict: true,
+    decode: (v) => Number(v),
+    encode: (n) => n
+  })
+)
+
+/** A boolean column: SQLite has no boolean type and stores 0/1. */
+export const DbBool = Schema.Union(Schema.Boolean, Schema.Literal(0, 1)).pipe(
+  Schema.transform(Schema.Boolean, { strict: true, decode: (v) => v === true || v === 1, encode: (b) => b })
+)
