@@ -1,0 +1,15 @@
+/**
+ * `npm run bench -- <name> [args]`: runs one benchmark and prints its figures. Each benchmark is a
+ * module exporting `run(args)`; the list below is the whole catalogue.
+ */
+const benches: Record<string, { readonly about: string; readonly load: () => Promise<{ run: (args: ReadonlyArray<string>) => Promise<void> }> }> = {}
+
+const [name, ...args] = process.argv.slice(2)
+const bench = name === undefined ? undefined : benches[name]
+if (bench === undefined) {
+  const list = Object.entries(benches).map(([key, { about }]) => `  ${key.padEnd(10)} ${about}`).join("\n")
+  process.stderr.write(`usage: npm run bench -- <name> [args]\n\nbenchmarks:\n${list || "  (none yet)"}\n`)
+  process.exit(name === undefined ? 0 : 2)
+} else {
+  await (await bench.load()).run(args)
+}
