@@ -1,0 +1,250 @@
+import { SqlClient } from "@effect/sql"
+import { Clock, Data, Effect, Option, Schema } from "effect"
+import {
+  AccountId,
+  AccountKindConflict,
+  AccountNotFound,
+  AccountRow,
+  balanceFromRow,
+  InsufficientFunds,
+  InvalidTransfer,
+  kindHasFloor,
+  PendingAlreadyResolved,
+  PendingNotFound,
+  TransferConflict,
+  transferFromRow,
+  TransferRow,
+  type AccountKind,
+  Transfer,
+  type Balance,
+  type ResolveError,
+  type TransferCode,
+  type TransferError,
+  type TransferFlag
+} from "./domain/ledger.js"
+import type { TransferId } from "./domain/ids.js"
+
+/** A transfer as a client asks for it. The id is the client's: replaying it is safe. */
+export interface TransferRequest {
+  readonly id: TransferId
+  readonly debit: AccountId
+  readonly credit: AccountId
+  readonly amount: number
+  /** Reserve now (counted against the debit account's floor), post or void later. */
+  readonly pending?: boolean
+  readonly code: TransferCode
+  /** The entity the transfer belongs to (order, coupon, card, settlement), for history and audit. */
+  readonly ref?: string | null
+}
+
+/** Posts or voids a pending transfer. The id is the resolution's own, so it too can be replayed. */
+export interface ResolveRequest {
+  readonly id: TransferId
+  readonly pendingId: TransferId
+}
+
+export const HISTORY_LIMIT_MAX = 1000
+
+/** Raised inside the write transaction when the id exists already, to roll it back. */
+class Replay extends Data.TaggedError("Replay")<{}> {}
+
+/**
+ * The double-entry, two-phase points ledger (DESIGN §4). Every operation runs in a transaction of its
+ * own, or as a savepoint inside the caller's, so a service can move points in the same transaction as
+ * the change that causes the movement. Account rows are updated in id order to keep lock order fixed
+ * on PostgreSQL; the floor is checked by the UPDATE itself so concurrent debits cannot overdraw.
+ */
+export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const decodeTransfer = Schema.decodeUnknown(TransferRow)
+    const decodeAccount = Schema.decodeUnknown(AccountRow)
+
+    const findTransfer = (id: TransferId) =>
+      sql`SELECT * FROM ledger_transfers WHERE id = ${id}`.pipe(
+        Effect.flatMap((rows) => (rows.length === 0 ? Effect.succeed(Option.none()) : decodeTransfer(rows[0]).pipe(Effect.map((row) => Option.some(transferFromRow(row)))))),
+        Effect.orDie
+      )
+
+    const findAccount = (id: AccountId) =>
+      sql`SELECT * FROM ledger_accounts WHERE id = ${id}`.pipe(
+        Effect.flatMap((rows) => (rows.length === 0 ? Effect.succeed(Option.none()) : decodeAccount(rows[0]).pipe(Effect.map(Option.some)))),
+        Effect.orDie
+      )
+
+    const openAccount = (id: AccountId, kind: AccountKind) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        yield* sql`
+          INSERT INTO ledger_accounts (id, kind, floor_zero, created_at_ms)
+          VALUES (${id}, ${kind}, ${kindHasFloor(kind) ? 1 : 0}, ${now})
+          ON CONFLICT (id) DO NOTHING`.pipe(Effect.orDie)
+        const account = yield* findAccount(id)
+        if (Option.isSome(account) && account.value.kind !== kind) {
+          return yield* new AccountKindConflict({ account: id, existing: account.value.kind, requested: kind })
+        }
+      }).pipe(Effect.withSpan("Ledger.openAccount"))
+
+    /** What differs between a stored transfer and a request with the same id; empty when nothing. */
+    const difference = (stored: Transfer, flag: TransferFlag, debit: AccountId, credit: AccountId, amount: number, code: TransferCode, ref: string | null, pendingId: TransferId | null): string => {
+      const diffs: Array<string> = []
+      if (stored.flag !== flag) diffs.push(`flag ${stored.flag} vs ${flag}`)
+      if (stored.debitAccount !== debit) diffs.push(`debit ${stored.debitAccount} vs ${debit}`)
+      if (stored.creditAccount !== credit) diffs.push(`credit ${stored.creditAccount} vs ${credit}`)
+      if (stored.amount !== amount) diffs.push(`amount ${stored.amount} vs ${amount}`)
+      if (stored.code !== code) diffs.push(`code ${stored.code} vs ${code}`)
+      if (stored.ref !== ref) diffs.push(`ref ${stored.ref} vs ${ref}`)
+      if (stored.pendingId !== pendingId) diffs.push(`pending ${stored.pendingId} vs ${pendingId}`)
+      return diffs.join(", ")
+    }
+
+    /** Adds to one account's counters; for a debit of a floored account, only if the floor holds. */
+    const move = (account: AccountId, side: "debit" | "credit", phase: "posted" | "pending", amount: number, checkFloor: boolean) => {
+      const column = sql.literal(`${side}s_${phase}`)
+      const floor = checkFloor ? sql`AND (floor_zero = 0 OR credits_posted - debits_posted - debits_pending >= ${amount})` : sql``
+      return Effect.gen(function* () {
+        const updated = yield* sql`UPDATE ledger_accounts SET ${column} = ${column} + ${amount} WHERE id = ${account} ${floor} RETURNING id`.pipe(Effect.orDie)
+        if (updated.length > 0) return
+        const found = yield* findAccount(account)
+        if (Option.isNone(found)) return yield* new AccountNotFound({ account })
+        const available = found.value.credits_posted - found.value.debits_posted - found.value.debits_pending
+        return yield* new InsufficientFunds({ account, available, requested: amount })
+      })
+    }
+
+    /** Post or void moves pending counters; the floor was already checked when the pending was made. */
+    const settlePending = (account: AccountId, side: "debit" | "credit", amount: number, post: boolean) => {
+      const pending = sql.literal(`${side}s_pending`)
+      const posted = sql.literal(`${side}s_posted`)
+      return (post
+        ? sql`UPDATE ledger_accounts SET ${pending} = ${pending} - ${amount}, ${posted} = ${posted} + ${amount} WHERE id = ${account}`
+        : sql`UPDATE ledger_accounts SET ${pending} = ${pending} - ${amount} WHERE id = ${account}`
+      ).pipe(Effect.orDie)
+    }
+
+    const insertTransfer = (id: TransferId, debit: AccountId, credit: AccountId, amount: number, flag: TransferFlag, state: string, pendingId: TransferId | null, code: TransferCode, ref: string | null, now: number) =>
+      sql`
+        INSERT INTO ledger_transfers (id, debit_account, credit_account, amount, flag, state, pending_id, code, ref, created_at_ms)
+        VALUES (${id}, ${debit}, ${credit}, ${amount}, ${flag}, ${state}, ${pendingId}, ${code}, ${ref}, ${now})
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id`.pipe(
+        Effect.orDie,
+        Effect.flatMap((rows) => (rows.length > 0 ? Effect.void : Effect.fail(new Replay())))
+      )
+
+    /** The answer to a replayed id: the stored transfer if the bodies agree, a conflict if not. */
+    const replayed = <E>(id: TransferId, original: E, expected: (stored: Transfer) => string): Effect.Effect<Transfer, E | TransferConflict> =>
+      Effect.gen(function* () {
+        const stored = yield* findTransfer(id)
+        if (Option.isNone(stored)) return yield* Effect.fail(original)
+        const diff = expected(stored.value)
+        if (diff !== "") return yield* new TransferConflict({ id, difference: diff })
+        return stored.value
+      })
+
+    const transfer = (request: TransferRequest): Effect.Effect<Transfer, TransferError> => {
+      const flag: TransferFlag = request.pending === true ? "pending" : "posted"
+      const ref = request.ref ?? null
+      const { amount, credit, debit, id, code } = request
+      const expected = (stored: Transfer) => difference(stored, flag, debit, credit, amount, code, ref, null)
+      if (!Number.isSafeInteger(amount) || amount <= 0) {
+        return Effect.fail(new InvalidTransfer({ reason: `amount must be a whole number of points greater than zero, got ${amount}` }))
+      }
+      if (debit === credit) {
+        return Effect.fail(new InvalidTransfer({ reason: `debit and credit are the same account (${debit})` }))
+      }
+      const phase = flag === "pending" ? "pending" : "posted"
+      // Fixed lock order: the lower account id is updated first.
+      const debitFirst = debit < credit
+      const write = Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const debitMove = move(debit, "debit", phase, amount, true)
+        const creditMove = move(credit, "credit", phase, amount, false)
+        yield* debitFirst ? Effect.zipRight(debitMove, creditMove) : Effect.zipRight(creditMove, debitMove)
+        yield* insertTransfer(id, debit, credit, amount, flag, flag, null, code, ref, now)
+        // Built from what was just written rather than read back: one statement fewer on the hot path.
+        return new Transfer({ id, debitAccount: debit, creditAccount: credit, amount, flag, state: flag, pendingId: null, code, ref, createdAtMs: now }, true)
+      })
+      return sql.withTransaction(write).pipe(
+        Effect.catchTag("SqlError", (error) => Effect.die(error)),
+        // A failure may be the replay of a transfer that succeeded before; the first result wins.
+        Effect.catchTags({
+          Replay: (replay: Replay) => replayed(id, replay, expected).pipe(Effect.catchTag("Replay", (e) => Effect.die(e))),
+          InsufficientFunds: (error: InsufficientFunds) => replayed(id, error, expected),
+          AccountNotFound: (error: AccountNotFound) => replayed(id, error, expected)
+        }),
+        Effect.withSpan("Ledger.transfer", { attributes: { code } })
+      )
+    }
+
+    const resolve = (request: ResolveRequest, post: boolean): Effect.Effect<Transfer, ResolveError> => {
+      const flag: TransferFlag = post ? "post_pending" : "void_pending"
+      const { id, pendingId } = request
+      const write = Effect.gen(function* () {
+        const pending = yield* findTransfer(pendingId)
+        if (Option.isNone(pending) || pending.value.flag !== "pending") {
+          return yield* new PendingNotFound({ pendingId })
+        }
+        const { amount, creditAccount, debitAccount, code, ref } = pending.value
+        const stored = yield* findTransfer(id)
+        if (Option.isSome(stored)) {
+          const diff = difference(stored.value, flag, debitAccount, creditAccount, amount, code, ref, pendingId)
+          if (diff === "") return stored.value
+          return yield* new TransferConflict({ id, difference: diff })
+        }
+        const state = post ? "posted" : "voided"
+        const claimed = yield* sql`
+          UPDATE ledger_transfers SET state = ${state} WHERE id = ${pendingId} AND state = 'pending' RETURNING id`.pipe(Effect.orDie)
+        if (claimed.length === 0) {
+          return yield* new PendingAlreadyResolved({ pendingId, state: pending.value.state })
+        }
+        const now = yield* Clock.currentTimeMillis
+        const debitFirst = debitAccount < creditAccount
+        const debitSide = settlePending(debitAccount, "debit", amount, post)
+        const creditSide = settlePending(creditAccount, "credit", amount, post)
+        yield* debitFirst ? Effect.zipRight(debitSide, creditSide) : Effect.zipRight(creditSide, debitSide)
+        yield* insertTransfer(id, debitAccount, creditAccount, amount, flag, state, pendingId, code, ref, now).pipe(
+          Effect.catchTag("Replay", () => Effect.dieMessage(`resolution ${id} appeared during its own transaction`))
+        )
+        const created = yield* findTransfer(id)
+        return Option.getOrThrowWith(created, () => new Error("resolution vanished right after it was written"))
+      })
+      return sql.withTransaction(write).pipe(
+        Effect.catchTag("SqlError", (error) => Effect.die(error)),
+        Effect.withSpan(post ? "Ledger.post" : "Ledger.void")
+      )
+    }
+
+    const balance = (account: AccountId): Effect.Effect<Balance, AccountNotFound> =>
+      findAccount(account).pipe(
+        Effect.flatMap(Option.match({ onNone: () => Effect.fail(new AccountNotFound({ account })), onSome: (row) => Effect.succeed(balanceFromRow(row)) })),
+        Effect.withSpan("Ledger.balance")
+      )
+
+    /** The newest transfers touching an account, newest first; `beforeMs` pages back in time. */
+    const history = (account: AccountId, options: { readonly limit?: number; readonly beforeMs?: number } = {}) => {
+      const limit = Math.min(Math.max(1, options.limit ?? 100), HISTORY_LIMIT_MAX)
+      const before = options.beforeMs === undefined ? sql`` : sql`AND created_at_ms < ${options.beforeMs}`
+      return sql`
+        SELECT * FROM ledger_transfers
+        WHERE (debit_account = ${account} OR credit_account = ${account}) ${before}
+        ORDER BY created_at_ms DESC, id DESC
+        LIMIT ${limit}`.pipe(
+        Effect.flatMap(Schema.decodeUnknown(Schema.Array(TransferRow))),
+        Effect.map((rows) => rows.map(transferFromRow)),
+        Effect.orDie,
+        Effect.withSpan("Ledger.history")
+      )
+    }
+
+    return {
+      openAccount,
+      transfer,
+      post: (request: ResolveRequest) => resolve(request, true),
+      void: (request: ResolveRequest) => resolve(request, false),
+      balance,
+      history,
+      getTransfer: (id: TransferId) => findTransfer(id).pipe(Effect.withSpan("Ledger.getTransfer"))
+    } as const
+  })
+}) {}

@@ -1,0 +1,20 @@
+import type { Effect } from "effect"
+import type { SqlClient } from "@effect/sql"
+import ledger from "./0001_ledger.js"
+import parties from "./0002_parties.js"
+import catalog from "./0003_catalog.js"
+import orders from "./0004_orders.js"
+import outbox from "./0005_outbox.js"
+
+/**
+ * The schema, in order, for `Migrator.fromRecord`. Written in the SQL that SQLite and PostgreSQL share
+ * (TEXT, INTEGER, BIGINT, partial unique indexes); where the two must differ a migration uses
+ * `sql.onDialectOrElse`. Migrations are never edited once landed: a change is a new entry.
+ */
+export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
+  "0001_ledger": ledger,
+  "0002_parties": parties,
+  "0003_catalog": catalog,
+  "0004_orders": orders,
+  "0005_outbox": outbox
+}
