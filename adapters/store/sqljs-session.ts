@@ -1,0 +1,206 @@
+import type { SqlError } from "@effect/sql/SqlError"
+import type { Connection } from "@effect/sql/SqlConnection"
+import { Effect, Stream } from "effect"
+import { asSqlError, type CellValue, type SqljsDatabase, type SqlValue, sqlError, toSqlValues } from "./sqljs-database.js"
+
+/** One statement of a committed write transaction, as the journal records it and replay runs it. */
+export interface LoggedStatement {
+  readonly sql: string
+  readonly params: ReadonlyArray<SqlValue>
+}
+
+/**
+ * Where committed write transactions go (the durable store's journal). The in-memory store has none.
+ * `append` is called while the database lock is held, so records arrive in commit order.
+ */
+export interface CommitLog {
+  /** A write transaction just committed: its statements net of rolled-back savepoints, in order. */
+  readonly append: (statements: ReadonlyArray<LoggedStatement>) => void
+  /** The sequence number of the newest appended transaction (0 when none). */
+  readonly appendedSeq: () => number
+  /** Completes once every transaction up to `seq` is on disk. A failure here is fatal, hence a defect. */
+  readonly awaitDurable: (seq: number) => Effect.Effect<void>
+  /** Set once the log can no longer be written: the store then refuses all new work. */
+  readonly failure: () => SqlError | undefined
+}
+
+type Control =
+  | { readonly _tag: "Begin" }
+  | { readonly _tag: "Commit" }
+  | { readonly _tag: "Rollback" }
+  | { readonly _tag: "Savepoint"; readonly name: string }
+  | { readonly _tag: "RollbackTo"; readonly name: string }
+  | { readonly _tag: "Release"; readonly name: string }
+
+const parseControl = (sql: string): Control | undefined => {
+  const text = sql.trim().replace(/;$/, "").trim()
+  let match: RegExpMatchArray | null
+  if (/^BEGIN(\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?(\s+TRANSACTION)?$/i.test(text)) return { _tag: "Begin" }
+  if (/^(COMMIT|END)(\s+TRANSACTION)?$/i.test(text)) return { _tag: "Commit" }
+  if (/^ROLLBACK(\s+TRANSACTION)?$/i.test(text)) return { _tag: "Rollback" }
+  if ((match = text.match(/^ROLLBACK(?:\s+TRANSACTION)?\s+TO(?:\s+SAVEPOINT)?\s+(\S+)$/i))) {
+    return { _tag: "RollbackTo", name: match[1] as string }
+  }
+  if ((match = text.match(/^SAVEPOINT\s+(\S+)$/i))) return { _tag: "Savepoint", name: match[1] as string }
+  if ((match = text.match(/^RELEASE(?:\s+SAVEPOINT)?\s+(\S+)$/i))) return { _tag: "Release", name: match[1] as string }
+  return undefined
+}
+
+/**
+ * Whether a statement may change the database, and so must be journaled. Erring towards "yes" only
+ * costs a journal record; erring towards "no" would lose data, so anything not plainly a read counts.
+ */
+export const isWrite = (sql: string): boolean => {
+  const text = sql.replace(/^(\s|--[^\n]*\n|\/\*[\s\S]*?\*\/|\()*/, "")
+  const keyword = /^[A-Za-z]+/.exec(text)?.[0]?.toUpperCase()
+  switch (keyword) {
+    case "SELECT":
+    case "EXPLAIN":
+    case "VALUES":
+      return false
+    case "PRAGMA":
+      return text.includes("=")
+    case "WITH":
+      return /\b(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(text)
+    default:
+      return true
+  }
+}
+
+/**
+ * What one holder of the database lock sees: a `Connection` for @effect/sql. A transactional session
+ * also keeps the transaction's write statements, with a mark per savepoint so a rolled-back savepoint
+ * drops its statements, and hands them to the commit log at COMMIT. An autocommit session logs each
+ * write statement as a transaction of its own and refuses transaction control: a BEGIN there would
+ * outlive the lock it ran under.
+ */
+export class Session implements Connection {
+  /** The newest log entry this session could have observed: set when the lock is released. */
+  seenSeq = 0
+  private writes: Array<LoggedStatement> | undefined
+  private readonly marks = new Map<string, number>()
+  private released = false
+
+  constructor(
+    private readonly db: SqljsDatabase,
+    private readonly log: CommitLog | undefined,
+    private readonly transactional: boolean
+  ) {}
+
+  release(): void {
+    this.released = true
+    if (this.log !== undefined) this.seenSeq = this.log.appendedSeq()
+  }
+
+  readonly execute = (
+    sql: string,
+    params: ReadonlyArray<unknown>,
+    transformRows: (<A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
+  ): Effect.Effect<ReadonlyArray<Record<string, CellValue>>, SqlError> =>
+    Effect.try({
+      try: () => {
+        const rows = this.run(sql, params, (values) => this.db.query(sql, values))
+        return transformRows === undefined ? rows : transformRows(rows)
+      },
+      catch: (cause) => asSqlError(cause, sql)
+    })
+
+  readonly executeRaw = (sql: string, params: ReadonlyArray<unknown>): Effect.Effect<unknown, SqlError> =>
+    this.execute(sql, params, undefined)
+
+  readonly executeUnprepared = this.execute
+
+  readonly executeValues = (
+    sql: string,
+    params: ReadonlyArray<unknown>
+  ): Effect.Effect<ReadonlyArray<ReadonlyArray<CellValue>>, SqlError> =>
+    Effect.try({
+      try: () => this.run(sql, params, (values) => this.db.values(sql, values)),
+      catch: (cause) => asSqlError(cause, sql)
+    })
+
+  // sql.js steps synchronously, so a "stream" is the whole result read under the lock; bounded by memory
+  // like any query result here.
+  readonly executeStream = (
+    sql: string,
+    params: ReadonlyArray<unknown>,
+    transformRows: (<A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
+  ): Stream.Stream<Record<string, CellValue>, SqlError> =>
+    Stream.fromIterableEffect(this.execute(sql, params, transformRows))
+
+  /** Runs one statement and keeps the journal's view of the transaction in step. Throws SqlError. */
+  private run<A>(sql: string, params: ReadonlyArray<unknown>, execute: (values: Array<SqlValue>) => A): A {
+    if (this.released) throw sqlError(sql, new Error("connection used after its lock was released"))
+    let values: Array<SqlValue>
+    try {
+      values = toSqlValues(params)
+    } catch (cause) {
+      throw sqlError(sql, cause)
+    }
+    const control = parseControl(sql)
+    if (control === undefined) {
+      const result = execute(values)
+      if (this.log !== undefined && isWrite(sql)) {
+        const statement = { sql, params: values }
+        if (this.writes !== undefined) this.writes.push(statement)
+        else this.log.append([statement])
+      }
+      return result
+    }
+    if (!this.transactional) {
+      throw sqlError(sql, new Error("transaction control outside sql.withTransaction; use sql.withTransaction"))
+    }
+    if (this.writes === undefined && control._tag !== "Begin") {
+      throw sqlError(sql, new Error("no transaction is open; use sql.withTransaction"))
+    }
+    let result: A
+    try {
+      result = execute(values)
+    } catch (cause) {
+      // A failed COMMIT (e.g. a deferred foreign key) leaves SQLite's transaction open; end it so the
+      // next holder of the lock starts clean.
+      if (control._tag === "Commit") this.abandon()
+      throw cause
+    }
+    this.track(control)
+    return result
+  }
+
+  private track(control: Control): void {
+    switch (control._tag) {
+      case "Begin":
+        this.writes = []
+        this.marks.clear()
+        return
+      case "Commit": {
+        const writes = this.writes
+        this.writes = undefined
+        if (writes !== undefined && writes.length > 0 && this.log !== undefined) this.log.append(writes)
+        return
+      }
+      case "Rollback":
+        this.writes = undefined
+        return
+      case "Savepoint":
+        this.marks.set(control.name, this.writes?.length ?? 0)
+        return
+      case "RollbackTo": {
+        const mark = this.marks.get(control.name)
+        if (mark !== undefined && this.writes !== undefined) this.writes.length = mark
+        return
+      }
+      case "Release":
+        this.marks.delete(control.name)
+        return
+    }
+  }
+
+  private abandon(): void {
+    try {
+      this.db.exec("ROLLBACK")
+    } catch {
+      // Already ended by SQLite itself: nothing left to undo.
+    }
+    this.writes = undefined
+  }
+}
