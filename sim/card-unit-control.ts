@@ -1,0 +1,72 @@
+import { Context, type Effect } from "effect"
+import type { CardPosition } from "../core/ports/card-unit.js"
+import type { SimCard } from "./card-memory.js"
+import type { FaultKnob, FaultSpec } from "./faults.js"
+
+/**
+ * What the simulator and tests may do to a simulated card unit that the kiosk flow cannot: play the
+ * operator (load the stacker, empty the bin), play the customer (take the card, offer one at the
+ * slot), inject faults, and look inside. A separate tag from `CardUnit`, so core never sees it.
+ */
+
+export type CardFaultKnob = Extract<FaultKnob, `card.${string}`>
+
+/**
+ * What the customer does with the next card presented at the gate: take it `afterMs` after it
+ * arrives, leave it there, or wait for `takeFromGate` (a test or behaviour model acting by hand).
+ * The `card.notTaken` fault turns any plan into `Leave`.
+ */
+export type HandOverPlan =
+  | { readonly _tag: "Take"; readonly afterMs: number }
+  | { readonly _tag: "Leave" }
+  | { readonly _tag: "Manual" }
+
+export interface SimCardUnitSnapshot {
+  readonly initialised: boolean
+  readonly jammed: boolean
+  readonly frontEntry: boolean
+  readonly position: CardPosition
+  /** The card in the transport (at the RF position or the gate), if any. */
+  readonly cardInTransport: SimCard | undefined
+  /** A card a customer holds at the closed slot, waiting for front entry. */
+  readonly cardAtSlot: SimCard | undefined
+  readonly stackerCards: number
+  readonly stackerCapacity: number
+  readonly binCards: number
+  readonly binCapacity: number
+  readonly dispensed: number
+  readonly captured: number
+  readonly taken: number
+  readonly inserted: number
+  /** How often each fault knob fired on this unit. */
+  readonly faultsFired: Readonly<Partial<Record<CardFaultKnob, number>>>
+}
+
+export interface SimCardUnitControlService {
+  /** Adds blank cards to the stacker, up to its capacity; returns how many went in. */
+  readonly loadStacker: (cards: number) => Effect.Effect<number>
+  /** Takes every captured card out of the bin (the operator's collection) and zeroes the counter. */
+  readonly emptyBin: Effect.Effect<ReadonlyArray<SimCard>>
+  /**
+   * A customer offers a card at the slot. With front entry enabled the unit draws it in on
+   * `awaitInserted`; otherwise it waits at the slot until front entry is enabled or it is withdrawn.
+   */
+  readonly insertAtGate: (card: SimCard) => Effect.Effect<void>
+  /** The customer gives up and keeps the card that waited at the slot. */
+  readonly withdrawFromSlot: Effect.Effect<SimCard | undefined>
+  /** The customer takes the card at the gate now (for the `Manual` plan); undefined if none is there. */
+  readonly takeFromGate: Effect.Effect<SimCard | undefined>
+  /** The plan for the next presentation only; later ones go back to the layer's default. */
+  readonly planHandOver: (plan: HandOverPlan) => Effect.Effect<void>
+  /** Cards customers took since the last call, oldest first (kept up to the layer's `takenKeptMax`). */
+  readonly drainTaken: Effect.Effect<ReadonlyArray<SimCard>>
+  /** A blank card from this unit's factory, e.g. a card for a test to insert. */
+  readonly mintCard: Effect.Effect<SimCard>
+  readonly setFault: (knob: CardFaultKnob, spec: FaultSpec) => Effect.Effect<void>
+  readonly snapshot: Effect.Effect<SimCardUnitSnapshot>
+}
+
+export class SimCardUnitControl extends Context.Tag("ecoupon/sim/SimCardUnitControl")<
+  SimCardUnitControl,
+  SimCardUnitControlService
+>() {}
