@@ -1,25 +1,16 @@
-import { Context, type Effect } from "effect"
+import { Clock, Context, Deferred, Effect } from "effect"
 import type { CardPosition } from "../core/ports/card-unit.js"
 import type { SimCard } from "./card-memory.js"
-import type { FaultKnob, FaultSpec } from "./faults.js"
+import type { CardFaultKnob, CardUnitModel, HandOverPlan } from "./card-unit-model.js"
+import type { FaultSpec } from "./faults.js"
+
+export type { CardFaultKnob, HandOverPlan } from "./card-unit-model.js"
 
 /**
  * What the simulator and tests may do to a simulated card unit that the kiosk flow cannot: play the
  * operator (load the stacker, empty the bin), play the customer (take the card, offer one at the
  * slot), inject faults, and look inside. A separate tag from `CardUnit`, so core never sees it.
  */
-
-export type CardFaultKnob = Extract<FaultKnob, `card.${string}`>
-
-/**
- * What the customer does with the next card presented at the gate: take it `afterMs` after it
- * arrives, leave it there, or wait for `takeFromGate` (a test or behaviour model acting by hand).
- * The `card.notTaken` fault turns any plan into `Leave`.
- */
-export type HandOverPlan =
-  | { readonly _tag: "Take"; readonly afterMs: number }
-  | { readonly _tag: "Leave" }
-  | { readonly _tag: "Manual" }
 
 export interface SimCardUnitSnapshot {
   readonly initialised: boolean
@@ -70,3 +61,64 @@ export class SimCardUnitControl extends Context.Tag("ecoupon/sim/SimCardUnitCont
   SimCardUnitControl,
   SimCardUnitControlService
 >() {}
+
+export const makeCardUnitControl = (unit: CardUnitModel): SimCardUnitControlService => ({
+  loadStacker: (cards) =>
+    Effect.sync(() => {
+      const loaded = Math.max(0, Math.min(cards, unit.settings.stackerCapacity - unit.stackerCards))
+      unit.stackerCards += loaded
+      return loaded
+    }),
+  emptyBin: Effect.sync(() => {
+    const cards = unit.bin
+    unit.bin = []
+    unit.binCards = 0
+    return cards
+  }),
+  insertAtGate: (card) =>
+    Effect.suspend(() => {
+      if (unit.slot !== undefined) return Effect.dieMessage("sim card unit: a card is already waiting at the slot")
+      unit.slot = card
+      return unit.slotWaiter === undefined ? Effect.void : Deferred.succeed(unit.slotWaiter, undefined)
+    }),
+  withdrawFromSlot: Effect.sync(() => {
+    const card = unit.slot
+    unit.slot = undefined
+    return card
+  }),
+  takeFromGate: Effect.suspend(() => {
+    const card = unit.removeFromGate()
+    return unit.takeWaiter === undefined ? Effect.succeed(card) : Effect.as(Deferred.succeed(unit.takeWaiter, undefined), card)
+  }),
+  planHandOver: (plan) =>
+    Effect.sync(() => {
+      unit.nextPlan = plan
+    }),
+  drainTaken: Effect.sync(() => {
+    const cards = unit.taken
+    unit.taken = []
+    return cards
+  }),
+  mintCard: Effect.sync(() => unit.factory.mint(unit.random)),
+  setFault: (knob, spec) => Effect.sync(() => unit.faults.set(knob, spec)),
+  snapshot: Effect.map(Clock.currentTimeMillis, (nowMs) => {
+    unit.settle(nowMs)
+    return {
+      initialised: unit.initialised,
+      jammed: unit.jammed,
+      frontEntry: unit.frontEntry,
+      position: unit.position,
+      cardInTransport: unit.transport,
+      cardAtSlot: unit.slot,
+      stackerCards: unit.stackerCards,
+      stackerCapacity: unit.settings.stackerCapacity,
+      binCards: unit.binCards,
+      binCapacity: unit.settings.binCapacity,
+      dispensed: unit.dispensed,
+      captured: unit.captured,
+      taken: unit.takenCount,
+      inserted: unit.inserted,
+      faultsFired: unit.faults.firedCounts()
+    }
+  })
+})
