@@ -212,8 +212,13 @@ describe("sql.js SqlClient", () => {
 describe("commit log feed", () => {
   const recording = () => {
     const records: Array<ReadonlyArray<LoggedStatement>> = []
+    let prepared: ReadonlyArray<LoggedStatement> = []
     const log: CommitLog = {
-      append: (statements) => void records.push(statements),
+      prepare: (statements) => {
+        prepared = statements.slice()
+        return new Uint8Array()
+      },
+      append: () => void records.push(prepared),
       appendedSeq: () => records.length,
       awaitDurable: () => Effect.void,
       failure: () => undefined

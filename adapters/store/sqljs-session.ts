@@ -11,11 +11,14 @@ export interface LoggedStatement {
 
 /**
  * Where committed write transactions go (the durable store's journal). The in-memory store has none.
- * `append` is called while the database lock is held, so records arrive in commit order.
+ * Both calls happen while the database lock is held, so records arrive in commit order: `prepare`
+ * just before COMMIT (a transaction the log cannot take is rolled back instead), `append` right after.
  */
 export interface CommitLog {
-  /** A write transaction just committed: its statements net of rolled-back savepoints, in order. */
-  readonly append: (statements: ReadonlyArray<LoggedStatement>) => void
+  /** Encodes a write transaction's statements, net of rolled-back savepoints. Throws if it cannot. */
+  readonly prepare: (statements: ReadonlyArray<LoggedStatement>) => Uint8Array
+  /** The transaction prepared last has committed in memory: make it durable. */
+  readonly append: (record: Uint8Array) => void
   /** The sequence number of the newest appended transaction (0 when none). */
   readonly appendedSeq: () => number
   /** Completes once every transaction up to `seq` is on disk. A failure here is fatal, hence a defect. */
@@ -139,12 +142,17 @@ export class Session implements Connection {
     }
     const control = parseControl(sql)
     if (control === undefined) {
-      const result = execute(values)
-      if (this.log !== undefined && isWrite(sql)) {
-        const statement = { sql, params: values }
-        if (this.writes !== undefined) this.writes.push(statement)
-        else this.log.append([statement])
+      if (this.log === undefined || !isWrite(sql)) return execute(values)
+      const statement = { sql, params: values }
+      if (this.writes !== undefined) {
+        const result = execute(values)
+        this.writes.push(statement)
+        return result
       }
+      // Outside a transaction the statement commits as it runs: prepare its record first.
+      const record = this.prepare(this.log, sql, [statement])
+      const result = execute(values)
+      this.log.append(record)
       return result
     }
     if (!this.transactional) {
@@ -153,6 +161,9 @@ export class Session implements Connection {
     if (this.writes === undefined && control._tag !== "Begin") {
       throw sqlError(sql, new Error("no transaction is open; use sql.withTransaction"))
     }
+    const record = control._tag === "Commit" && this.log !== undefined && this.writes !== undefined && this.writes.length > 0
+      ? this.prepareOrAbandon(this.log, sql, this.writes)
+      : undefined
     let result: A
     try {
       result = execute(values)
@@ -163,7 +174,25 @@ export class Session implements Connection {
       throw cause
     }
     this.track(control)
+    if (record !== undefined) this.log?.append(record)
     return result
+  }
+
+  private prepare(log: CommitLog, sql: string, statements: ReadonlyArray<LoggedStatement>): Uint8Array {
+    try {
+      return log.prepare(statements)
+    } catch (cause) {
+      throw sqlError(sql, cause)
+    }
+  }
+
+  private prepareOrAbandon(log: CommitLog, sql: string, statements: ReadonlyArray<LoggedStatement>): Uint8Array {
+    try {
+      return this.prepare(log, sql, statements)
+    } catch (cause) {
+      this.abandon()
+      throw cause
+    }
   }
 
   private track(control: Control): void {
@@ -172,12 +201,9 @@ export class Session implements Connection {
         this.writes = []
         this.marks.clear()
         return
-      case "Commit": {
-        const writes = this.writes
+      case "Commit":
         this.writes = undefined
-        if (writes !== undefined && writes.length > 0 && this.log !== undefined) this.log.append(writes)
         return
-      }
       case "Rollback":
         this.writes = undefined
         return
