@@ -5,6 +5,7 @@ import parties from "./0002_parties.js"
 import catalog from "./0003_catalog.js"
 import orders from "./0004_orders.js"
 import outbox from "./0005_outbox.js"
+import orderResolution from "./0007_order_resolution.js"
 
 /**
  * The schema, in order, for `Migrator.fromRecord`. Written in the SQL that SQLite and PostgreSQL share
@@ -16,5 +17,6 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0002_parties": parties,
   "0003_catalog": catalog,
   "0004_orders": orders,
-  "0005_outbox": outbox
+  "0005_outbox": outbox,
+  "0007_order_resolution": orderResolution
 }
