@@ -8,6 +8,7 @@ import type {
   LinkNak,
   LinkTimeout,
   NotInitialised,
+  Offline,
   RfFailure,
   SensorFault,
   StackerEmpty
@@ -43,7 +44,10 @@ export interface RfCard {
 
 export type MifareKeyType = "A" | "B"
 
-/** Everything the unit can fail with that is not an RF card error. */
+/**
+ * Everything the unit can fail with that is not an RF card error. `Offline` is the serial layer's
+ * "the port went away" (a USB adapter unplugged); the sim layer never produces it.
+ */
 export type CardUnitError =
   | Jam
   | StackerEmpty
@@ -53,6 +57,7 @@ export type CardUnitError =
   | LinkTimeout
   | LinkNak
   | DeviceRefused
+  | Offline
 
 export interface CardUnitService {
   /** Resets the unit, deals with a card in the transport per `mode`, disables front entry. */

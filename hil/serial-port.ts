@@ -1,0 +1,121 @@
+import { SerialPort } from "serialport"
+
+/**
+ * One open serial port, on serialport v13's binding layer. We use the binding (open, read, write,
+ * close) rather than the `SerialPort` stream: the stream's buffering adds milliseconds of tail
+ * latency per exchange, and we need neither its back-pressure nor its parsers. Works the same over
+ * a USB adapter, a pty from socat, and `@serialport/binding-mock`.
+ */
+
+/** Mark and space parity exist on some platforms only; the devices here never use them. */
+export type Parity = "none" | "even" | "odd"
+
+export interface LineSettings {
+  readonly baudRate: number
+  readonly dataBits: 5 | 6 | 7 | 8
+  readonly parity: Parity
+  readonly stopBits: 1 | 1.5 | 2
+  /** Hardware (RTS/CTS) flow control. */
+  readonly rtscts: boolean
+}
+
+/** 9600 8N1, no flow control: the default of both devices. */
+export const defaultLine: LineSettings = { baudRate: 9600, dataBits: 8, parity: "none", stopBits: 1, rtscts: false }
+
+/** Milliseconds one byte takes on the wire: start bit, data bits, parity, stop bits. */
+export const byteTimeMs = (line: LineSettings): number =>
+  ((1 + line.dataBits + (line.parity === "none" ? 0 : 1) + line.stopBits) * 1000) / line.baudRate
+
+/** The slice of serialport's `BindingPortInterface` we use; the real and the mock binding both fit. */
+export interface PortHandle {
+  readonly isOpen: boolean
+  read(buffer: Buffer, offset: number, length: number): Promise<{ readonly bytesRead: number }>
+  write(buffer: Buffer): Promise<void>
+  close(): Promise<void>
+}
+
+export interface PortOpenOptions {
+  readonly path: string
+  readonly baudRate: number
+  readonly dataBits: 5 | 6 | 7 | 8
+  readonly parity: Parity
+  readonly stopBits: 1 | 1.5 | 2
+  readonly rtscts: boolean
+  readonly lock: boolean
+}
+
+/** The slice of serialport's `BindingInterface` we use. */
+export interface PortBinding {
+  open(options: PortOpenOptions): Promise<PortHandle>
+}
+
+/** The operating system's serial ports, through serialport's auto-detected native binding. */
+export const systemBinding: PortBinding = SerialPort.binding
+
+const READ_CHUNK_BYTES = 1024
+
+/**
+ * An open port with a read loop. Received chunks go to `onData`; writes are queued one at a time
+ * (the binding forbids overlapping writes). `onClose` fires once, with a reason when the port went
+ * away under us (a USB adapter unplugged) and `undefined` when we closed it.
+ */
+export class SerialConnection {
+  onData: (chunk: Uint8Array) => void = () => {}
+  onClose: (reason: string | undefined) => void = () => {}
+  private closed = false
+  private writing: Promise<unknown> = Promise.resolve()
+  private readonly reading: Promise<void>
+
+  private constructor(
+    readonly path: string,
+    readonly line: LineSettings,
+    private readonly handle: PortHandle
+  ) {
+    this.reading = this.readLoop()
+  }
+
+  static async open(path: string, line: LineSettings, binding: PortBinding = systemBinding): Promise<SerialConnection> {
+    const handle = await binding.open({ path, ...line, lock: true })
+    return new SerialConnection(path, line, handle)
+  }
+
+  get isOpen(): boolean {
+    return !this.closed
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`${this.path} is closed`))
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    const done = this.writing.then(() => this.handle.write(buffer))
+    // The queue must keep going after a failed write; the failure goes to this write's caller.
+    this.writing = done.catch(() => undefined)
+    return done
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.writing
+    await this.handle.close().catch(() => undefined)
+    await this.reading
+    this.onClose(undefined)
+  }
+
+  private async readLoop(): Promise<void> {
+    const buffer = Buffer.alloc(READ_CHUNK_BYTES)
+    for (;;) {
+      try {
+        const { bytesRead } = await this.handle.read(buffer, 0, buffer.length)
+        // Copied out: the read buffer is reused for the next read.
+        if (bytesRead > 0) this.onData(new Uint8Array(buffer.subarray(0, bytesRead)))
+      } catch (error) {
+        if (this.closed) return
+        // A read error on an open port means the device went away: close and say why.
+        this.closed = true
+        await this.handle.close().catch(() => undefined)
+        this.onClose(error instanceof Error ? error.message : String(error))
+        return
+      }
+    }
+  }
+}
