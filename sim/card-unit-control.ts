@@ -94,11 +94,7 @@ export const makeCardUnitControl = (unit: CardUnitModel): SimCardUnitControlServ
     Effect.sync(() => {
       unit.nextPlan = plan
     }),
-  drainTaken: Effect.sync(() => {
-    const cards = unit.taken
-    unit.taken = []
-    return cards
-  }),
+  drainTaken: Effect.sync(() => unit.taken.drain()),
   mintCard: Effect.sync(() => unit.factory.mint(unit.random)),
   setFault: (knob, spec) => Effect.sync(() => unit.faults.set(knob, spec)),
   snapshot: Effect.map(Clock.currentTimeMillis, (nowMs) => {

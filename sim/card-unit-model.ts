@@ -1,6 +1,7 @@
 import { Clock, type Deferred, Effect } from "effect"
 import type { CardPosition, CardUnitError, StackerLevel } from "../core/ports/card-unit.js"
 import { BinFull, Jam, NotInitialised, RfFailure, SensorFault, StackerEmpty } from "../core/ports/hardware-errors.js"
+import { BoundedLog } from "./bounded.js"
 import { addressProblem, type CardFactory, type SimCard } from "./card-memory.js"
 import type { FaultKnob, FaultTable } from "./faults.js"
 import type { DeviceRandom } from "./rng.js"
@@ -66,7 +67,7 @@ export class CardUnitModel {
   nextPlan: HandOverPlan | undefined = undefined
   /** The presented card's plan and when it reached the gate. */
   handOver: { readonly plan: HandOverPlan; readonly atMs: number } | undefined = undefined
-  taken: Array<SimCard> = []
+  readonly taken: BoundedLog<SimCard>
   takeWaiter: Deferred.Deferred<void> | undefined = undefined
   slotWaiter: Deferred.Deferred<void> | undefined = undefined
   dispensed = 0
@@ -84,6 +85,7 @@ export class CardUnitModel {
     this.initialised = initial.initialised
     this.stackerCards = Math.min(initial.stackerCards, settings.stackerCapacity)
     this.binCards = initial.binCards
+    this.taken = new BoundedLog(settings.takenKeptMax)
   }
 
   get position(): CardPosition {
@@ -107,7 +109,6 @@ export class CardUnitModel {
     this.atGate = false
     this.handOver = undefined
     this.takenCount++
-    if (this.taken.length >= this.settings.takenKeptMax) this.taken.shift()
     this.taken.push(card)
     return card
   }

@@ -7,6 +7,7 @@ import {
   type PrinterStatus
 } from "../core/ports/coupon-printer.js"
 import { CoverOpen, Offline, PaperOut, PrinterFault } from "../core/ports/hardware-errors.js"
+import { BoundedLog } from "./bounded.js"
 import { type FaultKnob, type FaultSpec, FaultTable, knobsOf, type SimFaults } from "./faults.js"
 import { deviceRandom } from "./rng.js"
 
@@ -97,7 +98,7 @@ export const makeSimPrinter = (
       coverOpen: false,
       cutterError: false,
       printed: 0,
-      pages: [] as Array<PrintedPage>
+      pages: new BoundedLog<PrintedPage>(pagesKeptMax)
     }
 
     const statusAt = (nowMs: number): PrinterStatus => ({
@@ -117,11 +118,6 @@ export const makeSimPrinter = (
       return undefined
     }
 
-    const keep = (page: PrintedPage): void => {
-      if (s.pages.length >= pagesKeptMax) s.pages.shift()
-      s.pages.push(page)
-    }
-
     const print = (coupon: PrintedCoupon): Effect.Effect<void, PrinterError> =>
       Effect.gen(function*() {
         const nowMs = yield* Clock.currentTimeMillis
@@ -133,7 +129,7 @@ export const makeSimPrinter = (
         if (printMsPerMm > 0) yield* Effect.sleep(lengthMm * printMsPerMm)
         s.paperMm -= lengthMm
         s.printed++
-        keep({ coupon, atMs: yield* Clock.currentTimeMillis, lengthMm, complete: lengthMm === pageMm, cut: !cutFails })
+        s.pages.push({ coupon, atMs: yield* Clock.currentTimeMillis, lengthMm, complete: lengthMm === pageMm, cut: !cutFails })
         if (lengthMm < pageMm) return yield* new PaperOut()
         if (cutFails) {
           s.cutterError = true
@@ -164,7 +160,7 @@ export const makeSimPrinter = (
         s.coverOpen = false
         s.online = true
       }),
-      pages: Effect.sync(() => s.pages.slice()),
+      pages: Effect.sync(() => s.pages.toArray()),
       setFault: (knob, spec) => Effect.sync(() => faults.set(knob, spec)),
       snapshot: Effect.sync(() => ({
         online: s.online,
