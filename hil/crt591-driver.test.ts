@@ -1,11 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import type { CardUnitService } from "../core/ports/card-unit.js"
-import { crt591Rig, type RigOptions } from "./testing/fixtures.js"
+import { crt591Rig, type RigOptions, type Wiring } from "./testing/fixtures.js"
 
 /**
- * The CRT-591 driver against the emulator, in process over `@serialport/binding-mock`: every port
- * operation, and every fault the emulator can stage, reaches the caller as the right typed outcome.
+ * The CRT-591 driver against the emulator, in process over `@serialport/binding-mock` and through a
+ * real socat pty pair: every port operation, and every fault the emulator can stage, reaches the
+ * caller as the right typed outcome.
  */
 
 const KEY = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
@@ -14,7 +15,7 @@ const block = (seed: number) => Uint8Array.from({ length: 16 }, (_, i) => (seed 
 const failureTag = <A, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>) =>
   Effect.map(Effect.exit(effect), (exit) => (Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : Exit.isSuccess(exit) ? "success" : "defect"))
 
-const withRig = (options: RigOptions = {}) => Effect.tap(crt591Rig(options), ({ unit }) => unit.initialise("capture"))
+const wirings: ReadonlyArray<Wiring> = ["mock", "pty"]
 
 const dispenseAndAuth = (unit: CardUnitService) =>
   Effect.gen(function* () {
@@ -24,10 +25,13 @@ const dispenseAndAuth = (unit: CardUnitService) =>
     return card
   })
 
-describe("CRT-591 driver against the emulator (binding-mock)", () => {
+describe.each(wirings)("CRT-591 driver against the emulator (%s)", (wiring) => {
+  const crt591Rig_ = (options: RigOptions = {}) => crt591Rig({ wiring, ...options })
+  const withRig = (options: RigOptions = {}) => Effect.tap(crt591Rig_(options), ({ unit }) => unit.initialise("capture"))
+
   it.scopedLive("runs the whole card cycle: init, dispense, RF read/write, present, taken, capture", () =>
     Effect.gen(function* () {
-      const { unit, emulator } = yield* crt591Rig()
+      const { unit, emulator } = yield* crt591Rig_()
       expect((yield* unit.initialise("hold")).firmware).toBe("CRT-591-EMU V1.00")
       expect(yield* unit.status).toEqual({ position: "none", stacker: "ok", binFull: false })
       yield* unit.dispenseToRf
@@ -74,7 +78,7 @@ describe("CRT-591 driver against the emulator (binding-mock)", () => {
 
   it.scopedLive("reports mechanical faults as typed errors", () =>
     Effect.gen(function* () {
-      const fresh = yield* crt591Rig()
+      const fresh = yield* crt591Rig_()
       expect(yield* failureTag(fresh.unit.dispenseToRf)).toBe("NotInitialised")
 
       const { unit, emulator } = yield* withRig()
@@ -170,6 +174,16 @@ describe("CRT-591 driver against the emulator (binding-mock)", () => {
 
       emulator.close()
       expect(yield* Effect.flip(unit.status)).toMatchObject({ _tag: "LinkTimeout", waitingFor: "ACK after 4 sends" })
+    })
+  )
+
+  it.scopedLive("works with the emulator pacing bytes at 9600 baud", () =>
+    Effect.gen(function* () {
+      const { unit } = yield* withRig({ emulator: { wireTiming: true } })
+      const started = performance.now()
+      yield* unit.status
+      // 9 command bytes in, 1 ACK + 12 reply bytes out: about 23 ms of wire at 9600 8N1.
+      expect(performance.now() - started).toBeGreaterThan(20)
     })
   )
 })

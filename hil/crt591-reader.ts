@@ -85,7 +85,8 @@ export class Crt591Reader {
    * candidate at the head of the buffer so `next()` can rescan what follows it.
    */
   expire(): Token | undefined {
-    if (this.start >= this.end) return undefined
+    // Only a candidate at the head can be expired; anything else is for `next()` to consume.
+    if (this.start >= this.end || this.buffer[this.start] !== STX) return undefined
     this.start += 1
     this.noiseBytes += 1
     return { _tag: "Corrupt", reason: "truncated" }
