@@ -98,19 +98,34 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
       return diffs.join(", ")
     }
 
-    /** Adds to one account's counters; for a debit of a floored account, only if the floor holds. */
-    const move = (account: AccountId, side: "debit" | "credit", phase: "posted" | "pending", amount: number, checkFloor: boolean) => {
-      const column = sql.literal(`${side}s_${phase}`)
-      const floor = checkFloor ? sql`AND (floor_zero = 0 OR credits_posted - debits_posted - debits_pending >= ${amount})` : sql``
-      return Effect.gen(function* () {
-        const updated = yield* sql`UPDATE ledger_accounts SET ${column} = ${column} + ${amount} WHERE id = ${account} ${floor} RETURNING id`.pipe(Effect.orDie)
-        if (updated.length > 0) return
-        const found = yield* findAccount(account)
-        if (Option.isNone(found)) return yield* new AccountNotFound({ account })
-        const available = found.value.credits_posted - found.value.debits_posted - found.value.debits_pending
-        return yield* new InsufficientFunds({ account, available, requested: amount })
+    /**
+     * Debits one account and credits another in ONE statement (statements are the hot path's cost):
+     * both rows come back only if both exist and the debit kept the floor. The floor is checked by
+     * the UPDATE itself, so concurrent debits can never overdraw; PostgreSQL locks both rows in one
+     * index scan, in id order, so concurrent transfers cannot deadlock on them.
+     */
+    const move = (debit: AccountId, credit: AccountId, phase: "posted" | "pending", amount: number) =>
+      Effect.gen(function* () {
+        const debits = sql.literal(`debits_${phase}`)
+        const credits = sql.literal(`credits_${phase}`)
+        const delta = sql`CAST(${amount} AS BIGINT)`
+        const updated = yield* sql`
+          UPDATE ledger_accounts SET
+            ${debits} = ${debits} + CASE WHEN id = ${debit} THEN ${delta} ELSE 0 END,
+            ${credits} = ${credits} + CASE WHEN id = ${credit} THEN ${delta} ELSE 0 END
+          WHERE id IN (${debit}, ${credit})
+            AND (id <> ${debit} OR floor_zero = 0 OR credits_posted - debits_posted - debits_pending >= ${delta})
+          RETURNING id`.pipe(Effect.orDie)
+        if (updated.length === 2) return
+        // Refused: the transaction rolls back whichever row was updated. Say why.
+        for (const account of [debit, credit]) {
+          const found = yield* findAccount(account)
+          if (Option.isNone(found)) return yield* new AccountNotFound({ account })
+        }
+        const row = Option.getOrThrow(yield* findAccount(debit))
+        const available = row.credits_posted - row.debits_posted - row.debits_pending
+        return yield* new InsufficientFunds({ account: debit, available, requested: amount })
       })
-    }
 
     /** Post or void moves pending counters; the floor was already checked when the pending was made. */
     const settlePending = (account: AccountId, side: "debit" | "credit", amount: number, post: boolean) => {
@@ -154,13 +169,9 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
         return Effect.fail(new InvalidTransfer({ reason: `debit and credit are the same account (${debit})` }))
       }
       const phase = flag === "pending" ? "pending" : "posted"
-      // Fixed lock order: the lower account id is updated first.
-      const debitFirst = debit < credit
       const write = Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        const debitMove = move(debit, "debit", phase, amount, true)
-        const creditMove = move(credit, "credit", phase, amount, false)
-        yield* debitFirst ? Effect.zipRight(debitMove, creditMove) : Effect.zipRight(creditMove, debitMove)
+        yield* move(debit, credit, phase, amount)
         yield* insertTransfer(id, debit, credit, amount, flag, flag, null, code, ref, now)
         // Built from what was just written rather than read back: one statement fewer on the hot path.
         return new Transfer({ id, debitAccount: debit, creditAccount: credit, amount, flag, state: flag, pendingId: null, code, ref, createdAtMs: now }, true)
@@ -173,7 +184,7 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
           InsufficientFunds: (error: InsufficientFunds) => replayed(id, error, expected),
           AccountNotFound: (error: AccountNotFound) => replayed(id, error, expected)
         }),
-        Effect.withSpan("Ledger.transfer", { attributes: { code } })
+        Effect.withSpan("Ledger.transfer", { attributes: { code }, captureStackTrace: false })
       )
     }
 

@@ -2,7 +2,9 @@
  * `npm run bench -- <name> [args]`: runs one benchmark and prints its figures. Each benchmark is a
  * module exporting `run(args)`; the list below is the whole catalogue.
  */
-const benches: Record<string, { readonly about: string; readonly load: () => Promise<{ run: (args: ReadonlyArray<string>) => Promise<void> }> }> = {}
+const benches: Record<string, { readonly about: string; readonly load: () => Promise<{ run: (args: ReadonlyArray<string>) => Promise<void> }> }> = {
+  ledger: { about: "posted transfers per second through the ledger on in-memory sql.js [transfers]", load: () => import("./ledger.js") }
+}
 
 const [name, ...args] = process.argv.slice(2)
 const bench = name === undefined ? undefined : benches[name]
