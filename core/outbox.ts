@@ -1,0 +1,387 @@
+import { SqlClient } from "@effect/sql"
+import { Clock, Context, Effect, Option, Random, Schema } from "effect"
+import { maskPhone } from "./domain/ids.js"
+import {
+  OutboxId,
+  OutboxKinds,
+  OutboxMessage,
+  outboxMessageFromRow,
+  OutboxMessageNotDead,
+  OutboxMessageNotFound,
+  OutboxRow,
+  type OutboxState,
+  SmsPayload
+} from "./domain/outbox.js"
+import { newId } from "./id-generator.js"
+import { SmsGateway } from "./ports/sms-gateway.js"
+import type { ServiceRejected, ServiceUnavailable } from "./ports/service-errors.js"
+
+/** Limits of the outbox worker. Every one of them bounds something that would otherwise grow. */
+export interface OutboxSettings {
+  /** Most rows one `dispatchDue` claims, whatever the caller asks for. */
+  readonly batchMax: number
+  /** Attempts before a message that keeps finding its service unavailable is declared dead. */
+  readonly attemptsMax: number
+  readonly backoffBaseMs: number
+  readonly backoffCapMs: number
+  /** How long a claimed row stays with its worker; if the worker dies, the row is due again after. */
+  readonly leaseMs: number
+  /** A send that takes longer counts as the service being unavailable. Must be shorter than the lease. */
+  readonly sendTimeoutMs: number
+  /** Most sends in flight at once within one batch. */
+  readonly concurrencyMax: number
+}
+
+export const defaultOutboxSettings: OutboxSettings = {
+  batchMax: 100,
+  attemptsMax: 8,
+  backoffBaseMs: 1_000,
+  backoffCapMs: 5 * 60_000,
+  leaseMs: 2 * 60_000,
+  sendTimeoutMs: 30_000,
+  concurrencyMax: 16
+}
+
+/** Provide a value to change the worker's limits; the defaults apply otherwise. */
+export class OutboxConfig extends Context.Reference<OutboxConfig>()("ecoupon/OutboxConfig", {
+  defaultValue: (): OutboxSettings => defaultOutboxSettings
+}) {}
+
+const KIND_LENGTH_MAX = 64
+const KEY_LENGTH_MAX = 200
+const ERROR_LENGTH_MAX = 1_000
+
+export interface EnqueueRequest {
+  readonly kind: string
+  /** Unique across the outbox and passed to the outside service: the same key twice is sent once. */
+  readonly idempotencyKey: string
+  /** Anything JSON can carry; the kind's handler decodes it. */
+  readonly payload: unknown
+}
+
+/** Which message a handler is sending, and which attempt this is (1 for the first). */
+export interface OutboxDelivery {
+  readonly id: OutboxId
+  readonly kind: string
+  readonly idempotencyKey: string
+  readonly attempt: number
+}
+
+/** What the worker writes when a message is finished, and the handler's effect run in that transaction. */
+export interface OutboxCompletion<R> {
+  readonly payload: string
+  readonly effect: Effect.Effect<void, never, R>
+}
+
+export type OutboxSendOutcome<R> =
+  | { readonly _tag: "Sent"; readonly result: string; readonly completion: OutboxCompletion<R> }
+  | { readonly _tag: "Unavailable"; readonly error: string }
+  | { readonly _tag: "Rejected"; readonly error: string }
+
+/**
+ * A handler for one kind, with its payload type erased so handlers of different kinds fit in one map.
+ * Build one with `outboxHandler`.
+ */
+export interface OutboxHandler<R> {
+  readonly send: (payload: string, delivery: OutboxDelivery) => Effect.Effect<OutboxSendOutcome<R>, never, R>
+  readonly giveUp: (payload: string, reason: string, delivery: OutboxDelivery) => OutboxCompletion<R>
+}
+
+export interface OutboxHandlerDefinition<A, I, B, R> {
+  readonly payload: Schema.Schema<A, I, never>
+  /** Calls the outside service. `delivery.idempotencyKey` must go with the call. */
+  readonly send: (payload: A, delivery: OutboxDelivery) => Effect.Effect<B, ServiceUnavailable | ServiceRejected, R>
+  /** Runs in the transaction that marks the message sent (e.g. record the provider's acknowledgement). */
+  readonly onSent?: ((payload: A, result: B, delivery: OutboxDelivery) => Effect.Effect<void, never, R>) | undefined
+  /** Runs in the transaction that marks the message dead (e.g. flag the order for an operator). */
+  readonly onDead?: ((payload: A, reason: string, delivery: OutboxDelivery) => Effect.Effect<void, never, R>) | undefined
+  /** What to keep of the payload once the message is finished: an SMS need not keep its code. */
+  readonly redact?: ((payload: A) => unknown) | undefined
+}
+
+const toJson = (value: unknown): string => JSON.stringify(value) ?? "null"
+const clip = (text: string): string => (text.length > ERROR_LENGTH_MAX ? `${text.slice(0, ERROR_LENGTH_MAX)}…` : text)
+
+/** Types a handler for one kind: decodes the payload, sends it, and says what to store when done. */
+export const outboxHandler = <A, I, B, R = never>(definition: OutboxHandlerDefinition<A, I, B, R>): OutboxHandler<R> => {
+  const decode = Schema.decodeUnknownOption(Schema.parseJson(definition.payload))
+  const finished = (payloadJson: string, payload: A): string =>
+    definition.redact === undefined ? payloadJson : toJson(definition.redact(payload))
+  return {
+    send: (payloadJson, delivery) => {
+      const payload = decode(payloadJson)
+      if (Option.isNone(payload)) {
+        return Effect.succeed({ _tag: "Rejected", error: `payload does not match the ${delivery.kind} handler's schema` })
+      }
+      return definition.send(payload.value, delivery).pipe(
+        Effect.map((result): OutboxSendOutcome<R> => ({
+          _tag: "Sent",
+          result: toJson(result),
+          completion: {
+            payload: finished(payloadJson, payload.value),
+            effect: definition.onSent === undefined ? Effect.void : definition.onSent(payload.value, result, delivery)
+          }
+        })),
+        Effect.catchTags({
+          ServiceUnavailable: (error) => Effect.succeed<OutboxSendOutcome<R>>({ _tag: "Unavailable", error: error.message }),
+          ServiceRejected: (error) => Effect.succeed<OutboxSendOutcome<R>>({ _tag: "Rejected", error: error.message })
+        })
+      )
+    },
+    giveUp: (payloadJson, reason, delivery) => {
+      const payload = decode(payloadJson)
+      // An undecodable payload has nothing to redact from and nobody to tell: it is kept as it came.
+      if (Option.isNone(payload)) return { payload: payloadJson, effect: Effect.void }
+      return {
+        payload: finished(payloadJson, payload.value),
+        effect: definition.onDead === undefined ? Effect.void : definition.onDead(payload.value, reason, delivery)
+      }
+    }
+  }
+}
+
+/**
+ * The `sms` handler over the `SmsGateway` port. Once sent or dead, the row keeps only the masked number
+ * and no text, so the one-time code does not outlive its delivery in the database.
+ */
+export const smsHandler: OutboxHandler<SmsGateway> = outboxHandler({
+  payload: SmsPayload,
+  send: (payload, delivery) =>
+    Effect.flatMap(SmsGateway, (gateway) => gateway.send({ idempotencyKey: delivery.idempotencyKey, to: payload.to, text: payload.text })),
+  redact: (payload) => ({ to: maskPhone(payload.to), text: null })
+})
+
+export interface DispatchOptions<R> {
+  /** One handler per kind this worker sends; rows of other kinds are left for other workers. */
+  readonly handlers: Readonly<Record<string, OutboxHandler<R>>>
+  /** Rows to claim, at most `batchMax`. */
+  readonly limit?: number | undefined
+  /** Sends in flight at once, at most `concurrencyMax`; 1 by default. */
+  readonly concurrency?: number | undefined
+}
+
+export interface DispatchSummary {
+  readonly claimed: number
+  readonly sent: number
+  readonly retried: number
+  readonly dead: number
+  /** The row's lease ran out and another worker took it over; this worker wrote nothing. */
+  readonly leaseLost: number
+  /** A handler or completion died; the row stays leased and comes due again when the lease ends. */
+  readonly failed: number
+}
+
+type RowOutcome = keyof Omit<DispatchSummary, "claimed">
+
+export const OUTBOX_LIST_MAX = 1000
+
+/** The most a retry waits after attempt `attempt` (1-based): exponential from the base, capped. */
+export const backoffCeilingMs = (settings: OutboxSettings, attempt: number): number =>
+  Math.min(settings.backoffCapMs, settings.backoffBaseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30))
+
+/**
+ * The outbox (DESIGN §6): everything that leaves the system is written here in the transaction of the
+ * change that causes it, then sent by `dispatchDue` with retries. A worker leases the rows it claims
+ * (`next_attempt_ms` moves a lease ahead, `attempts` counts the claim) and talks to the outside world
+ * outside any transaction; the row is finished only if it is still that worker's lease, so a worker
+ * that stalls past its lease cannot overwrite the one that took over. Delivery is at least once; the
+ * idempotency key makes it once in effect at the service.
+ */
+export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const settings = yield* OutboxConfig
+    const decodeRows = Schema.decodeUnknown(Schema.Array(OutboxRow))
+    const rowsToMessages = (rows: ReadonlyArray<unknown>) =>
+      decodeRows(rows).pipe(Effect.map((decoded) => decoded.map(outboxMessageFromRow)), Effect.orDie)
+
+    /** Joins the caller's transaction when there is one: the message commits with its cause or not at all. */
+    const enqueue = (request: EnqueueRequest): Effect.Effect<{ readonly id: OutboxId; readonly created: boolean }> =>
+      Effect.gen(function* () {
+        const { kind, idempotencyKey } = request
+        // Bad kinds and keys come from code, not from users: they are bugs, so defects.
+        if (kind.length === 0 || kind.length > KIND_LENGTH_MAX) return yield* Effect.dieMessage(`outbox kind "${kind}" must be 1 to ${KIND_LENGTH_MAX} characters`)
+        if (idempotencyKey.length === 0 || idempotencyKey.length > KEY_LENGTH_MAX) {
+          return yield* Effect.dieMessage(`outbox idempotency key must be 1 to ${KEY_LENGTH_MAX} characters, got ${idempotencyKey.length}`)
+        }
+        const payload = JSON.stringify(request.payload)
+        if (payload === undefined) return yield* Effect.dieMessage(`outbox payload of kind ${kind} is not JSON`)
+        const id = OutboxId.make(yield* newId("obx"))
+        const now = yield* Clock.currentTimeMillis
+        const inserted = yield* sql`
+          INSERT INTO outbox (id, kind, idempotency_key, payload, state, attempts, next_attempt_ms, created_at_ms)
+          VALUES (${id}, ${kind}, ${idempotencyKey}, ${payload}, 'pending', 0, ${now}, ${now})
+          ON CONFLICT (idempotency_key) DO NOTHING
+          RETURNING id`.pipe(Effect.orDie)
+        if (inserted.length > 0) return { id, created: true }
+        const existing = yield* sql`SELECT id FROM outbox WHERE idempotency_key = ${idempotencyKey}`.pipe(
+          Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: OutboxId })))),
+          Effect.orDie
+        )
+        const first = existing[0]
+        if (first === undefined) return yield* Effect.dieMessage(`outbox key ${idempotencyKey} conflicted but is not there`)
+        return { id: first.id, created: false }
+      }).pipe(Effect.withSpan("Outbox.enqueue", { attributes: { kind: request.kind } }))
+
+    const claim = (kinds: ReadonlyArray<string>, limit: number) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        // PostgreSQL: concurrent workers skip each other's rows instead of queueing on them. sql.js
+        // has a single writer, so there is nothing to skip.
+        const lock = sql.onDialectOrElse({ pg: () => sql`FOR UPDATE SKIP LOCKED`, orElse: () => sql`` })
+        const rows = yield* sql`
+          UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ${now + settings.leaseMs}
+          WHERE id IN (
+            SELECT id FROM outbox
+            WHERE state = 'pending' AND next_attempt_ms <= ${now} AND kind IN ${sql.in(kinds)}
+            ORDER BY next_attempt_ms, id
+            LIMIT ${limit}
+            ${lock})
+          RETURNING *`.pipe(Effect.orDie)
+        const messages = yield* rowsToMessages(rows)
+        // RETURNING has no order; oldest first keeps sends roughly in the order they were caused.
+        return [...messages].sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      }).pipe(sql.withTransaction, Effect.orDie)
+
+    /** Finishes a row if this worker still holds its lease; runs the completion in the same transaction. */
+    const finish = <R>(
+      message: OutboxMessage,
+      state: OutboxState,
+      fields: { readonly result: string | null; readonly error: string | null; readonly completion: OutboxCompletion<R> }
+    ): Effect.Effect<boolean, never, R> =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const sentAt = state === "sent" ? now : null
+        const updated = yield* sql`
+          UPDATE outbox SET state = ${state}, payload = ${fields.completion.payload}, result = ${fields.result},
+            last_error = ${fields.error}, sent_at_ms = ${sentAt}
+          WHERE id = ${message.id} AND state = 'pending' AND attempts = ${message.attempts}
+          RETURNING id`.pipe(Effect.orDie)
+        if (updated.length === 0) return false
+        yield* fields.completion.effect
+        return true
+      }).pipe(sql.withTransaction, Effect.orDie)
+
+    const scheduleRetry = (message: OutboxMessage, error: string) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        // Half the ceiling fixed, half drawn: workers that failed together do not retry together.
+        const ceiling = backoffCeilingMs(settings, message.attempts)
+        const delay = Math.floor(ceiling / 2) + (yield* Random.nextIntBetween(0, Math.ceil(ceiling / 2) + 1))
+        const updated = yield* sql`
+          UPDATE outbox SET next_attempt_ms = ${now + delay}, last_error = ${error}
+          WHERE id = ${message.id} AND state = 'pending' AND attempts = ${message.attempts}
+          RETURNING id`.pipe(Effect.orDie)
+        return updated.length > 0
+      })
+
+    const deliver = <R>(message: OutboxMessage, handler: OutboxHandler<R>): Effect.Effect<RowOutcome, never, R> =>
+      Effect.gen(function* () {
+        const delivery: OutboxDelivery = { id: message.id, kind: message.kind, idempotencyKey: message.idempotencyKey, attempt: message.attempts }
+        const outcome = yield* handler.send(message.payload, delivery).pipe(
+          Effect.timeoutTo({
+            duration: settings.sendTimeoutMs,
+            onSuccess: (outcome): OutboxSendOutcome<R> => outcome,
+            onTimeout: (): OutboxSendOutcome<R> => ({ _tag: "Unavailable", error: `no answer within ${settings.sendTimeoutMs} ms` })
+          })
+        )
+        const die = (error: string) =>
+          Effect.map(finish(message, "dead", { result: null, error, completion: handler.giveUp(message.payload, error, delivery) }), (won): RowOutcome => (won ? "dead" : "leaseLost"))
+        switch (outcome._tag) {
+          case "Sent": {
+            const won = yield* finish(message, "sent", { result: outcome.result, error: null, completion: outcome.completion })
+            return won ? "sent" : "leaseLost"
+          }
+          case "Rejected":
+            return yield* die(clip(outcome.error))
+          case "Unavailable": {
+            const error = clip(outcome.error)
+            if (message.attempts >= settings.attemptsMax) return yield* die(`gave up after ${message.attempts} attempts: ${error}`)
+            return (yield* scheduleRetry(message, error)) ? "retried" : "leaseLost"
+          }
+        }
+      }).pipe(
+        // A bug in a handler must not stop the batch; the row's lease runs out and it is tried again,
+        // still bounded by attemptsMax.
+        Effect.catchAllDefect((defect) =>
+          Effect.as(Effect.logError(`outbox ${message.kind} ${message.id} attempt ${message.attempts} died`, defect), "failed" as const)
+        )
+      )
+
+    const dispatchDue = <R>(options: DispatchOptions<R>): Effect.Effect<DispatchSummary, never, R> =>
+      Effect.gen(function* () {
+        const kinds = Object.keys(options.handlers)
+        const limit = Math.min(Math.max(1, Math.floor(options.limit ?? settings.batchMax)), settings.batchMax)
+        const concurrency = Math.min(Math.max(1, Math.floor(options.concurrency ?? 1)), settings.concurrencyMax)
+        const summary = { claimed: 0, sent: 0, retried: 0, dead: 0, leaseLost: 0, failed: 0 }
+        if (kinds.length === 0) return summary
+        const messages = yield* claim(kinds, limit)
+        summary.claimed = messages.length
+        const outcomes = yield* Effect.forEach(
+          messages,
+          (message) => {
+            const handler = options.handlers[message.kind]
+            // The claim asked only for kinds in the map.
+            return handler === undefined ? Effect.succeed<RowOutcome>("failed") : deliver(message, handler)
+          },
+          { concurrency }
+        )
+        for (const outcome of outcomes) summary[outcome] += 1
+        return summary
+      }).pipe(Effect.withSpan("Outbox.dispatchDue"))
+
+    /** Dispatches for ever: straight on while batches come back full, resting `idleMs` otherwise. */
+    const run = <R>(options: DispatchOptions<R> & { readonly idleMs: number }): Effect.Effect<never, never, R> => {
+      const limit = Math.min(Math.max(1, Math.floor(options.limit ?? settings.batchMax)), settings.batchMax)
+      return dispatchDue({ ...options, limit }).pipe(
+        Effect.flatMap((summary) => (summary.claimed < limit ? Effect.sleep(Math.max(1, options.idleMs)) : Effect.void)),
+        Effect.forever
+      )
+    }
+
+    const get = (id: OutboxId): Effect.Effect<OutboxMessage, OutboxMessageNotFound> =>
+      sql`SELECT * FROM outbox WHERE id = ${id}`.pipe(
+        Effect.orDie,
+        Effect.flatMap(rowsToMessages),
+        Effect.flatMap((messages) => (messages[0] === undefined ? Effect.fail(new OutboxMessageNotFound({ id })) : Effect.succeed(messages[0]))),
+        Effect.withSpan("Outbox.get")
+      )
+
+    const findByKey = (idempotencyKey: string): Effect.Effect<Option.Option<OutboxMessage>> =>
+      sql`SELECT * FROM outbox WHERE idempotency_key = ${idempotencyKey}`.pipe(
+        Effect.orDie,
+        Effect.flatMap(rowsToMessages),
+        Effect.map((messages) => Option.fromNullable(messages[0])),
+        Effect.withSpan("Outbox.findByKey")
+      )
+
+    /** Oldest first. */
+    const list = (filter: { readonly state?: OutboxState; readonly kind?: string; readonly limit?: number } = {}) => {
+      const limit = Math.min(Math.max(1, filter.limit ?? 100), OUTBOX_LIST_MAX)
+      const clauses = [
+        ...(filter.state === undefined ? [] : [sql`state = ${filter.state}`]),
+        ...(filter.kind === undefined ? [] : [sql`kind = ${filter.kind}`])
+      ]
+      const where = clauses.length === 0 ? sql`` : sql`WHERE ${sql.and(clauses)}`
+      return sql`SELECT * FROM outbox ${where} ORDER BY created_at_ms, id LIMIT ${limit}`.pipe(
+        Effect.orDie,
+        Effect.flatMap(rowsToMessages),
+        Effect.withSpan("Outbox.list")
+      )
+    }
+
+    /** An operator sends a dead message again, from a fresh attempt count. */
+    const retry = (id: OutboxId): Effect.Effect<OutboxMessage, OutboxMessageNotFound | OutboxMessageNotDead> =>
+      Effect.gen(function* () {
+        const message = yield* get(id)
+        if (message.state !== "dead") return yield* new OutboxMessageNotDead({ id, state: message.state })
+        const now = yield* Clock.currentTimeMillis
+        yield* sql`UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ${now} WHERE id = ${id} AND state = 'dead'`.pipe(Effect.orDie)
+        return yield* get(id)
+      }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die), Effect.withSpan("Outbox.retry"))
+
+    return { enqueue, dispatchDue, run, get, findByKey, list, retry } as const
+  })
+}) {}
+
+export { OutboxKinds }
