@@ -1,5 +1,6 @@
 import type { Command } from "@effect/cli"
 import type { CommandExecutor, FileSystem, Path, Terminal } from "@effect/platform"
+import { dbCommand } from "./db-command.js"
 
 /** What every command may ask of the environment: the Node context provided in `main.ts`. */
 export type CliEnvironment = CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path | Terminal.Terminal
@@ -12,4 +13,4 @@ export type AnyCommand = Command.Command<string, CliEnvironment, unknown, any>
  * The subcommands of `ecoupon`, one module each. A command appears here only once it works: `--help`
  * never lists something that is not built.
  */
-export const commands: ReadonlyArray<AnyCommand> = []
+export const commands: ReadonlyArray<AnyCommand> = [dbCommand]
