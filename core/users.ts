@@ -242,6 +242,8 @@ export class Users extends Effect.Service<Users>()("ecoupon/Users", {
       Effect.gen(function* () {
         const id = SessionId.make(yield* newId("ses"))
         if (kioskId !== null) {
+          // Concurrent sign-ins at one kiosk queue on its row (PostgreSQL), so only the last stays open.
+          yield* sql`SELECT id FROM kiosks WHERE id = ${kioskId} ${sql.onDialectOrElse({ pg: () => sql`FOR UPDATE`, orElse: () => sql`` })}`.pipe(Effect.orDie)
           yield* sql`
             UPDATE sessions SET ended_at_ms = ${now}
             WHERE kiosk_id = ${kioskId} AND ended_at_ms IS NULL AND expires_at_ms > ${now}`.pipe(Effect.orDie)
