@@ -1,9 +1,12 @@
 import { Effect, type Scope } from "effect"
 import type { CardUnitService } from "../../core/ports/card-unit.js"
+import type { CouponPrinterService } from "../../core/ports/coupon-printer.js"
 import type { Offline } from "../../core/ports/hardware-errors.js"
 import { type Crt591Timing, deviceName, makeCardUnit } from "../crt591-driver.js"
 import { Crt591Emulator, type Crt591EmulatorOptions } from "../crt591-emulator.js"
 import { type Crt591Link, type Crt591LinkOptions, defaultLinkOptions, makeCrt591Link } from "../crt591-link.js"
+import { type EscPosTiming, makeCouponPrinter, printerDeviceName } from "../escpos-driver.js"
+import { EscPosEmulator, type EscPosEmulatorOptions } from "../escpos-emulator.js"
 import { makeMockPair } from "../mock-pair.js"
 import { type PtyError, ptyPair } from "../pty.js"
 import type { PortBinding } from "../serial-port.js"
@@ -66,4 +69,25 @@ export const crt591Rig = (options: RigOptions = {}): Effect.Effect<Rig, Offline 
     const crt = yield* makeCrt591Link(serial, device, { ...fastLink, ...options.link })
     const unit = makeCardUnit(crt, { ...fastTiming, ...options.timing })
     return { unit, crt, emulator, driverPath: a, emulatorPath: b, binding }
+  })
+
+export interface PrinterRig {
+  readonly printer: CouponPrinterService
+  readonly emulator: EscPosEmulator
+}
+
+/** The ESC/POS driver wired to the printer emulator, with short status and settle times. */
+export const escposRig = (
+  options: { readonly wiring?: Wiring; readonly emulator?: Partial<EscPosEmulatorOptions>; readonly timing?: Partial<EscPosTiming> } = {}
+): Effect.Effect<PrinterRig, Offline | PtyError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const { a, b, binding } = yield* wires(options.wiring ?? "mock")
+    const { emulator } = yield* Effect.acquireRelease(
+      Effect.promise(() => EscPosEmulator.open(b, { wireTiming: false, ...options.emulator }, binding)),
+      (opened) => Effect.promise(() => opened.close())
+    )
+    const device = printerDeviceName(a)
+    const serial = yield* openLink({ path: a, device, ...(binding === undefined ? {} : { binding }) })
+    const printer = yield* makeCouponPrinter(serial, device, { statusTimeoutMs: 100, printSettleMs: 5, ...options.timing })
+    return { printer, emulator }
   })

@@ -1,0 +1,167 @@
+import { EscPosPrinter, type PrintedPage, type PrinterConfig } from "./escpos-device.js"
+import { byteTimeMs, defaultLine, type LineSettings, type PortBinding, SerialConnection, systemBinding } from "./serial-port.js"
+
+/**
+ * An ESC/POS printer on a serial line, for a bench with no printer: the printer model
+ * (escpos-device.ts) with wire time per byte at the baud rate, faults on demand, and every printed
+ * page kept (and reported through `onPage`). Real time: it runs outside the core.
+ */
+
+export const printerFaultKinds = {
+  "cover-open": "the cover is open (offline, cover-open bit)",
+  offline: "the printer is offline with no other cause",
+  "paper-out": "the roll is empty",
+  "near-end": "the roll is down to its near-end mark",
+  cutter: "the next cut fails with an autocutter error",
+  unrecoverable: "an unrecoverable error is latched",
+  silent: "the printer answers nothing: powered off or unplugged"
+} as const
+
+export type PrinterFaultKind = keyof typeof printerFaultKinds
+
+export const parsePrinterFaults = (spec: string): { readonly faults: ReadonlyArray<PrinterFaultKind> } | { readonly error: string } => {
+  const faults: Array<PrinterFaultKind> = []
+  for (const item of spec.split(",").map((s) => s.trim()).filter((s) => s.length > 0)) {
+    if (!Object.hasOwn(printerFaultKinds, item)) return { error: `unknown printer fault "${item}"; known: ${Object.keys(printerFaultKinds).join(", ")}` }
+    faults.push(item as PrinterFaultKind)
+  }
+  return { faults }
+}
+
+export interface EscPosEmulatorOptions {
+  readonly line: LineSettings
+  readonly wireTiming: boolean
+  readonly printer: Partial<PrinterConfig>
+  readonly faults: ReadonlyArray<PrinterFaultKind>
+  readonly onPage: (page: PrintedPage) => void
+  readonly log: (line: string) => void
+}
+
+export const defaultEscPosEmulatorOptions: EscPosEmulatorOptions = {
+  line: defaultLine,
+  wireTiming: true,
+  printer: {},
+  faults: [],
+  onPage: () => {},
+  log: () => {}
+}
+
+export interface Wire {
+  write(bytes: Uint8Array): Promise<void>
+}
+
+export class EscPosEmulator {
+  readonly options: EscPosEmulatorOptions
+  readonly printer: EscPosPrinter
+  /** Powered off or unplugged: takes nothing in, answers nothing. */
+  silent = false
+  private readonly byteMs: number
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>()
+  private rxFreeAt = 0
+  private txFreeAt = 0
+  private closed = false
+
+  constructor(
+    private readonly wire: Wire,
+    options: Partial<EscPosEmulatorOptions> = {}
+  ) {
+    this.options = { ...defaultEscPosEmulatorOptions, ...options }
+    this.printer = new EscPosPrinter(this.options.printer)
+    this.printer.onPage = (page) => this.options.onPage(page)
+    this.byteMs = byteTimeMs(this.options.line)
+    for (const fault of this.options.faults) this.arm(fault)
+  }
+
+  static async open(path: string, options: Partial<EscPosEmulatorOptions> = {}, binding: PortBinding = systemBinding) {
+    const line = options.line ?? defaultLine
+    const connection = await SerialConnection.open(path, line, binding)
+    const emulator = new EscPosEmulator(connection, { ...options, line })
+    connection.onData = (chunk) => emulator.receive(chunk)
+    connection.onClose = (reason) => {
+      if (reason !== undefined) emulator.options.log(`port ${path} went away: ${reason}`)
+    }
+    return { emulator, close: async () => (emulator.close(), await connection.close()) }
+  }
+
+  get pages(): ReadonlyArray<PrintedPage> {
+    return this.printer.pages
+  }
+
+  arm(kind: PrinterFaultKind): void {
+    const p = this.printer
+    switch (kind) {
+      case "cover-open":
+        p.coverOpen = true
+        return
+      case "offline":
+        p.forcedOffline = true
+        return
+      case "paper-out":
+        p.paperLines = 0
+        return
+      case "near-end":
+        p.paperLines = Math.min(p.paperLines, p.config.nearEndLines)
+        return
+      case "cutter":
+        p.cutterFailsNext = true
+        return
+      case "unrecoverable":
+        p.unrecoverableError = true
+        return
+      case "silent":
+        this.silent = true
+        return
+    }
+  }
+
+  /** Clears every fault and loads a new roll: what an engineer does at the printer. */
+  recover(): void {
+    const p = this.printer
+    p.coverOpen = false
+    p.forcedOffline = false
+    p.cutterError = false
+    p.cutterFailsNext = false
+    p.unrecoverableError = false
+    p.paperLines = p.config.paperLines
+    this.silent = false
+  }
+
+  close(): void {
+    this.closed = true
+    for (const timer of this.timers) clearTimeout(timer)
+    this.timers.clear()
+  }
+
+  receive(chunk: Uint8Array): void {
+    if (this.closed || this.silent) return
+    if (!this.options.wireTiming) return this.process(chunk)
+    // The host wrote the chunk at once; a real line would have taken this long to carry it.
+    const now = performance.now()
+    this.rxFreeAt = Math.max(now, this.rxFreeAt) + chunk.length * this.byteMs
+    this.later(this.rxFreeAt - now, () => this.process(chunk))
+  }
+
+  private process(chunk: Uint8Array): void {
+    if (this.silent) return
+    const answers = this.printer.feed(chunk)
+    if (answers.length > 0) this.transmit(Uint8Array.from(answers))
+  }
+
+  private transmit(bytes: Uint8Array): void {
+    const write = () => {
+      if (!this.closed) this.wire.write(bytes).catch((error: unknown) => this.options.log(`write failed: ${String(error)}`))
+    }
+    if (!this.options.wireTiming) return write()
+    const now = performance.now()
+    this.txFreeAt = Math.max(now, this.txFreeAt) + bytes.length * this.byteMs
+    this.later(this.txFreeAt - now, write)
+  }
+
+  private later(ms: number, f: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      if (!this.closed) f()
+    }, Math.max(0, ms))
+    this.timers.add(timer)
+  }
+}
