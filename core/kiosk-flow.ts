@@ -1,0 +1,280 @@
+import { Clock, Context, Effect, Either, Option } from "effect"
+import { type CardUid, OrderId, type OfferId } from "./domain/ids.js"
+import { AbortOrder, DeliverOrder, type Abortion, type Delivery, type Medium, type Placement } from "./domain/order.js"
+import type { CardReturn } from "./domain/card.js"
+import { decodeCard, encodeCard, type CardCoupon } from "./card-format.js"
+import { newId } from "./id-generator.js"
+import { CardUnit, type CardUnitError } from "./ports/card-unit.js"
+import { CouponPrinter, type PrinterError } from "./ports/coupon-printer.js"
+import type { CardNotTaken, RfFailure } from "./ports/hardware-errors.js"
+import { KioskBackend, type BackendRefused, type BackendUnavailable, type CatalogView, type CodeSent, type DesiredState, type KioskSession } from "./ports/kiosk-backend.js"
+import { KioskJournal, type InFlightOrder, type InFlightStage } from "./ports/kiosk-journal.js"
+import { reconcileOrder, type Reconciled } from "./kiosk-recovery.js"
+
+/**
+ * The customer journey at one kiosk (DESIGN §3): identify, browse, order, dispense and write the card
+ * or print, hand over or capture, and take back returned cards. It speaks only ports, so the simulator
+ * runs it on sim hardware with the in-process backend and the kiosk agent runs it on the serial
+ * drivers with the HTTP backend.
+ *
+ * Before every irreversible step the kiosk writes how far the order got to its journal, so after a
+ * crash `reconcile` can finish or abort every order in flight with the server. Outcomes a customer can
+ * meet are data (`PurchaseOutcome`), not failures: the UI or the behaviour model shows them.
+ */
+export interface KioskFlowSettings {
+  /** How long a presented card may sit at the gate before it is captured. */
+  readonly cardTakeTimeoutMs: number
+  /** The Mifare key the kiosk writes with (a deployment secret; blank cards ship with FF..FF). */
+  readonly sectorKey: Uint8Array
+  readonly softwareVersion: string
+}
+
+export class KioskFlowConfig extends Context.Reference<KioskFlowConfig>()("ecoupon/KioskFlowConfig", {
+  defaultValue: (): KioskFlowSettings => ({
+    cardTakeTimeoutMs: 30_000,
+    sectorKey: new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+    softwareVersion: "ecoupon-kiosk/0.1.0"
+  })
+}) {}
+
+export type DeviceError = CardUnitError | RfFailure | CardNotTaken | PrinterError
+
+export type PurchaseOutcome =
+  | { readonly _tag: "Delivered"; readonly delivery: Delivery }
+  /** The card sat at the gate too long: captured, order aborted, no points spent. */
+  | { readonly _tag: "CardNotTaken"; readonly abortion: Abortion }
+  /** The server said no (stale catalog, not enough points, sold out…): nothing happened. */
+  | { readonly _tag: "Refused"; readonly refusal: BackendRefused }
+  /** A device failed: the order was aborted (or will be, see the journal), no points spent. */
+  | { readonly _tag: "DeviceFailed"; readonly error: DeviceError | { readonly _tag: "CardUnreadable"; readonly message: string }; readonly abortion: Option.Option<Abortion> }
+  /** The server could not be reached mid-order: the journal keeps it and `reconcile` finishes it. */
+  | { readonly _tag: "Unresolved"; readonly orderId: OrderId; readonly stage: InFlightStage }
+
+export type ReturnOutcome =
+  | { readonly _tag: "Returned"; readonly result: CardReturn }
+  | { readonly _tag: "NoCard" }
+  /** Given back at the gate: unknown to the server, unreadable, or the server is unreachable. */
+  | { readonly _tag: "Rejected"; readonly reason: string }
+  | { readonly _tag: "BinFull" }
+  | { readonly _tag: "DeviceFailed"; readonly error: DeviceError }
+
+export interface PurchaseRequest {
+  readonly session: KioskSession
+  readonly offerId: OfferId
+  readonly quantity: number
+  readonly catalogVersion: number
+  readonly medium: Medium
+}
+
+export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", {
+  effect: Effect.gen(function* () {
+    const unit = yield* CardUnit
+    const printer = yield* CouponPrinter
+    const backend = yield* KioskBackend
+    const journal = yield* KioskJournal
+    const config = yield* KioskFlowConfig
+
+    const note = (orderId: OrderId, medium: Medium, stage: InFlightStage, cardUid: CardUid | null, abort?: { reason: string; retained: boolean }) =>
+      Effect.flatMap(Clock.currentTimeMillis, (updatedAtMs) =>
+        journal.put({ orderId, medium, stage, cardUid, abortReason: abort?.reason ?? null, cardRetained: abort?.retained ?? false, updatedAtMs })
+      )
+
+    /** Aborts with the server; if it cannot be reached, the journal keeps the intent for `reconcile`. */
+    const abortOrder = (orderId: OrderId, medium: Medium, reason: string, retainedCardUid: CardUid | null) =>
+      Effect.gen(function* () {
+        yield* note(orderId, medium, "aborting", retainedCardUid, { reason, retained: retainedCardUid !== null })
+        const abortion = yield* backend.abort(new AbortOrder({ orderId, reason, ...(retainedCardUid === null ? {} : { retainedCardUid }) }))
+        yield* journal.remove(orderId)
+        return Option.some(abortion)
+      }).pipe(Effect.catchAll(() => Effect.succeed(Option.none<Abortion>())))
+
+    const deviceFailed = (orderId: OrderId, medium: Medium, error: DeviceError | { readonly _tag: "CardUnreadable"; readonly message: string }, retainedCardUid: CardUid | null) =>
+      Effect.map(abortOrder(orderId, medium, `device: ${error._tag}`, retainedCardUid), (abortion): PurchaseOutcome => ({ _tag: "DeviceFailed", error, abortion }))
+
+    /** Best effort: a card that must not leave the unit goes to the bin. */
+    const captureQuietly = Effect.ignore(unit.capture)
+
+    const writeCoupon = (coupons: ReadonlyArray<CardCoupon>) =>
+      Effect.gen(function* () {
+        const blocks = encodeCard(coupons)
+        let authenticated = -1
+        for (const { sector, block, data } of blocks) {
+          if (sector !== authenticated) {
+            yield* unit.authenticate(sector, "A", config.sectorKey)
+            authenticated = sector
+          }
+          yield* unit.writeBlock(sector, block, data)
+        }
+        // Read back what was written: a card that does not hold its coupon must not leave the kiosk.
+        const read: Array<Uint8Array> = []
+        authenticated = -1
+        for (const { sector, block } of blocks) {
+          if (sector !== authenticated) {
+            yield* unit.authenticate(sector, "A", config.sectorKey)
+            authenticated = sector
+          }
+          read.push(yield* unit.readBlock(sector, block))
+        }
+        const decoded = decodeCard(read)
+        return !Array.isArray(decoded) || JSON.stringify(decoded) !== JSON.stringify(coupons)
+          ? Either.left({ _tag: "CardUnreadable" as const, message: "the card did not read back what was written" })
+          : Either.right(undefined)
+      })
+
+    const issueCard = (placement: Placement): Effect.Effect<PurchaseOutcome> =>
+      Effect.gen(function* () {
+        const { orderId } = placement
+        yield* note(orderId, "card", "dispensing", null)
+        const dispensed = yield* Effect.either(Effect.zipRight(unit.dispenseToRf, unit.activate))
+        if (Either.isLeft(dispensed)) {
+          yield* captureQuietly
+          return yield* deviceFailed(orderId, "card", dispensed.left, null)
+        }
+        const uid = dispensed.right.uid
+        yield* note(orderId, "card", "card-issued", uid)
+        const recorded = yield* Effect.either(backend.beginDispense(orderId, uid))
+        if (Either.isLeft(recorded)) {
+          yield* captureQuietly
+          if (recorded.left._tag === "BackendUnavailable") return { _tag: "Unresolved", orderId, stage: "card-issued" } as const
+          const abortion = yield* abortOrder(orderId, "card", `card refused: ${recorded.left.reason}`, null)
+          return { _tag: "DeviceFailed", error: { _tag: "CardUnreadable", message: recorded.left.message }, abortion } as const
+        }
+        const coupon: CardCoupon = { code: placement.couponCode, valuePoints: placement.amountPoints, expiresAtMs: 0 }
+        const written = yield* Effect.either(writeCoupon([coupon]))
+        const writeFailure = Either.isLeft(written) ? written.left : Either.isLeft(written.right) ? written.right.left : undefined
+        if (writeFailure !== undefined) {
+          yield* captureQuietly
+          return yield* deviceFailed(orderId, "card", writeFailure, uid)
+        }
+        const presented = yield* Effect.either(Effect.zipRight(unit.presentAtGate, unit.awaitTaken(config.cardTakeTimeoutMs)))
+        if (Either.isLeft(presented)) {
+          yield* captureQuietly
+          if (presented.left._tag === "CardNotTaken") {
+            const abortion = yield* abortOrder(orderId, "card", "card not taken", uid)
+            return Option.match(abortion, {
+              onNone: (): PurchaseOutcome => ({ _tag: "Unresolved", orderId, stage: "aborting" }),
+              onSome: (a): PurchaseOutcome => ({ _tag: "CardNotTaken", abortion: a })
+            })
+          }
+          return yield* deviceFailed(orderId, "card", presented.left, uid)
+        }
+        return yield* handOver(orderId, "card", { _tag: "card", cardUid: uid }, uid)
+      })
+
+    /** The customer has the coupon: tell the server, or leave it to `reconcile` if it cannot be told. */
+    const handOver = (orderId: OrderId, medium: Medium, delivered: { readonly _tag: "card"; readonly cardUid: CardUid } | { readonly _tag: "paper" } | { readonly _tag: "phone" }, cardUid: CardUid | null) =>
+      Effect.gen(function* () {
+        yield* note(orderId, medium, "handed-over", cardUid)
+        const delivery = yield* Effect.either(backend.deliver(new DeliverOrder({ orderId, medium: delivered })))
+        if (Either.isLeft(delivery)) return { _tag: "Unresolved", orderId, stage: "handed-over" } as PurchaseOutcome
+        yield* journal.remove(orderId)
+        return { _tag: "Delivered", delivery: delivery.right } as PurchaseOutcome
+      })
+
+    const printCoupon = (placement: Placement, title: string) =>
+      Effect.gen(function* () {
+        const { orderId } = placement
+        yield* note(orderId, "paper", "printing", null)
+        const printed = yield* Effect.either(
+          printer.print({
+            code: placement.couponCode,
+            title,
+            merchantName: placement.merchantId,
+            valuePoints: placement.amountPoints,
+            expiresAt: "see your receipt",
+            lines: [`order ${orderId}`, `quantity ${placement.quantity}`]
+          })
+        )
+        if (Either.isLeft(printed)) return yield* deviceFailed(orderId, "paper", printed.left, null)
+        return yield* handOver(orderId, "paper", { _tag: "paper" }, null)
+      })
+
+    const purchase = (request: PurchaseRequest): Effect.Effect<PurchaseOutcome> =>
+      Effect.gen(function* () {
+        const orderId = OrderId.make(yield* newId("ord"))
+        yield* note(orderId, request.medium, "placing", null)
+        const placed = yield* Effect.either(
+          backend.place({ orderId, sessionId: request.session.sessionId, offerId: request.offerId, quantity: request.quantity, catalogVersion: request.catalogVersion, medium: request.medium })
+        )
+        if (Either.isLeft(placed)) {
+          if (placed.left._tag === "BackendUnavailable") return { _tag: "Unresolved", orderId, stage: "placing" } as const
+          yield* journal.remove(orderId)
+          return { _tag: "Refused", refusal: placed.left } as const
+        }
+        switch (request.medium) {
+          case "card":
+            return yield* issueCard(placed.right)
+          case "paper":
+            return yield* printCoupon(placed.right, String(request.offerId))
+          case "phone":
+            return yield* handOver(orderId, "phone", { _tag: "phone" }, null)
+        }
+      }).pipe(Effect.withSpan("KioskFlow.purchase", { attributes: { medium: request.medium } }))
+
+    /** Takes back a card inserted at the gate: captured if the server knows it, handed back if not. */
+    const acceptReturn = (waitMs: number): Effect.Effect<ReturnOutcome> =>
+      Effect.gen(function* () {
+        const status = yield* unit.status
+        if (status.binFull) return { _tag: "BinFull" } as const
+        const inserted = yield* Effect.ensuring(
+          Effect.zipRight(unit.setFrontEntry(true), unit.awaitInserted(waitMs)),
+          Effect.ignore(unit.setFrontEntry(false))
+        )
+        if (!inserted) return { _tag: "NoCard" } as const
+        const card = yield* Effect.either(unit.activate)
+        const giveBack = (reason: string) => Effect.as(Effect.ignore(unit.presentAtGate), { _tag: "Rejected", reason } as ReturnOutcome)
+        if (Either.isLeft(card)) return yield* giveBack(`card unreadable (${card.left._tag})`)
+        const result = yield* Effect.either(backend.returnCard(card.right.uid))
+        if (Either.isLeft(result)) {
+          return yield* giveBack(result.left._tag === "BackendRefused" ? result.left.reason : "server unavailable, try again later")
+        }
+        yield* unit.capture
+        return { _tag: "Returned", result: result.right } as const
+      }).pipe(
+        Effect.catchAll((error): Effect.Effect<ReturnOutcome> => Effect.succeed({ _tag: "DeviceFailed", error })),
+        Effect.withSpan("KioskFlow.acceptReturn")
+      )
+
+    const printerStatusText = Effect.match(printer.status, {
+      onFailure: (error) => error._tag,
+      onSuccess: (s) => (!s.online ? "offline" : s.coverOpen ? "cover-open" : s.paper !== "ok" ? `paper-${s.paper}` : "ok")
+    })
+
+    const reportState: Effect.Effect<DesiredState, BackendRefused | BackendUnavailable> = Effect.gen(function* () {
+      const status = yield* Effect.either(unit.status)
+      const binCount = yield* Effect.orElseSucceed(unit.binCount, () => -1)
+      return yield* backend.reportState({
+        deviceStatus: Either.isRight(status) ? (status.right.binFull ? "bin-full" : "ok") : status.left._tag,
+        stackerLevel: Either.isRight(status) ? status.right.stacker : "empty",
+        binCount,
+        printerStatus: yield* printerStatusText,
+        softwareVersion: config.softwareVersion
+      })
+    }).pipe(Effect.withSpan("KioskFlow.reportState"))
+
+    /** Finishes or aborts every order the journal says is in flight; what cannot be settled stays. */
+    const reconcile: Effect.Effect<ReadonlyArray<Reconciled>> = Effect.gen(function* () {
+      const entries: ReadonlyArray<InFlightOrder> = yield* journal.all
+      return yield* Effect.forEach(entries, (entry) => reconcileOrder(backend, journal, entry))
+    }).pipe(Effect.withSpan("KioskFlow.reconcile"))
+
+    /** Start-up: reset the card unit (capturing any card left in it), then settle what was in flight. */
+    const startup = Effect.gen(function* () {
+      const initialised = yield* Effect.either(unit.initialise("capture"))
+      const reconciled = yield* reconcile
+      return { initialised: Either.isRight(initialised), reconciled }
+    }).pipe(Effect.withSpan("KioskFlow.startup"))
+
+    return {
+      startup,
+      reconcile,
+      requestCode: (phone: string): Effect.Effect<CodeSent, BackendRefused | BackendUnavailable> => backend.requestCode(phone),
+      verifyCode: (challengeId: string, code: string): Effect.Effect<KioskSession, BackendRefused | BackendUnavailable> => backend.verifyCode(challengeId, code),
+      endSession: (session: KioskSession) => backend.endSession(session.sessionId),
+      browse: backend.catalog as Effect.Effect<CatalogView, BackendRefused | BackendUnavailable>,
+      purchase,
+      acceptReturn,
+      reportState
+    } as const
+  })
+}) {}
