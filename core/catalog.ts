@@ -1,0 +1,329 @@
+import { Clock, Context, Effect, PubSub, Schema, Stream } from "effect"
+import {
+  CatalogChange,
+  type CatalogChangeKind,
+  COUPON_VALIDITY_MS_MAX,
+  Offer,
+  type OfferInput,
+  OfferNotFound,
+  OfferOfOtherMerchant,
+  OFFER_REGIONS_MAX,
+  PRICE_POINTS_MAX,
+  RegionCatalog,
+  STOCK_MAX,
+  TITLE_LENGTH_MAX
+} from "./domain/catalog.js"
+import { type MerchantId, OfferId, type RegionId } from "./domain/ids.js"
+import { DbInt } from "./domain/points.js"
+import { InvalidRequest } from "./domain/invalid-request.js"
+import { MerchantNotFound } from "./domain/merchant.js"
+import { RegionNotFound } from "./domain/region.js"
+import { type ChangeRow, makeCatalogRepo } from "./catalog-repo.js"
+import type { ProviderOffer } from "./ports/provider-gateway.js"
+
+export interface CatalogSettings {
+  /** Coupon validity for provider offers, which do not say (kept from the offer once it has one). */
+  readonly couponValidityMsDefault: number
+  /** Offers one provider push may carry. */
+  readonly batchOffersMax: number
+  /** Offers one region's catalog returns; a region with more is cut at this many, by offer id. */
+  readonly catalogOffersMax: number
+  /** Changes one `changesSince` returns; the caller asks again from the last version it got. */
+  readonly changesPageMax: number
+  /** Changes a slow subscriber may fall behind before the oldest are dropped (it then catches up). */
+  readonly changesBuffer: number
+}
+
+export const defaultCatalogSettings: CatalogSettings = {
+  couponValidityMsDefault: 90 * 24 * 60 * 60 * 1000,
+  batchOffersMax: 1_000,
+  catalogOffersMax: 5_000,
+  changesPageMax: 1_000,
+  changesBuffer: 4_096
+}
+
+export class CatalogConfig extends Context.Reference<CatalogConfig>()("ecoupon/CatalogConfig", {
+  defaultValue: (): CatalogSettings => defaultCatalogSettings
+}) {}
+
+/** What a provider push did. */
+export interface ProviderSync {
+  readonly offers: ReadonlyArray<Offer>
+  /** Offers created or changed (an identical offer changes nothing and bumps no version). */
+  readonly changed: number
+  /** Offers withdrawn because a `replace` push left them out. */
+  readonly withdrawn: number
+}
+
+type OfferDraft = Omit<OfferInput, "couponValidityMs"> & { readonly couponValidityMs: number | undefined }
+
+type OfferFields = Pick<Offer, "title" | "pricePoints" | "stock" | "validFromMs" | "validUntilMs" | "couponValidityMs" | "status" | "regions">
+
+const sameOffer = (a: OfferFields, b: OfferFields): boolean =>
+  a.title === b.title &&
+  a.pricePoints === b.pricePoints &&
+  a.stock === b.stock &&
+  a.validFromMs === b.validFromMs &&
+  a.validUntilMs === b.validUntilMs &&
+  a.couponValidityMs === b.couponValidityMs &&
+  a.status === b.status &&
+  a.regions.join(" ") === b.regions.join(" ")
+
+const whole = (n: number, min: number, max: number) => Number.isSafeInteger(n) && n >= min && n <= max
+
+/** The draft with a trimmed title and sorted regions, or why it is refused. */
+const checkOffer = (draft: OfferDraft): InvalidRequest | OfferDraft => {
+  const refuse = (reason: string) => new InvalidRequest({ reason: `offer ${draft.offerId}: ${reason}` })
+  const title = draft.title.trim()
+  if (title.length === 0 || title.length > TITLE_LENGTH_MAX) return refuse(`title must be 1 to ${TITLE_LENGTH_MAX} characters`)
+  if (!whole(draft.pricePoints, 1, PRICE_POINTS_MAX)) return refuse(`price must be a whole number of points from 1 to ${PRICE_POINTS_MAX}, got ${draft.pricePoints}`)
+  if (!whole(draft.stock, 0, STOCK_MAX)) return refuse(`stock must be a whole number from 0 to ${STOCK_MAX}, got ${draft.stock}`)
+  if (!Number.isSafeInteger(draft.validFromMs) || !Number.isSafeInteger(draft.validUntilMs) || draft.validFromMs >= draft.validUntilMs) {
+    return refuse(`the validity window must be whole milliseconds with its start before its end, got ${draft.validFromMs} to ${draft.validUntilMs}`)
+  }
+  if (draft.couponValidityMs !== undefined && !whole(draft.couponValidityMs, 1, COUPON_VALIDITY_MS_MAX)) {
+    return refuse(`coupon validity must be from 1 ms to ${COUPON_VALIDITY_MS_MAX} ms, got ${draft.couponValidityMs}`)
+  }
+  const regions = [...new Set(draft.regions)].sort()
+  if (regions.length === 0 || regions.length > OFFER_REGIONS_MAX) return refuse(`name 1 to ${OFFER_REGIONS_MAX} regions to sell it in, got ${regions.length}`)
+  return { ...draft, title, regions }
+}
+
+/**
+ * Merchants' offers and the per-region catalogs kiosks show (DESIGN claims 1, 4, 7). Every change to
+ * an offer bumps the catalog version of each region it touches (the ones it is sold in, and the ones it
+ * left) and appends a `catalog_changes` record, in the transaction of the change; once that commits
+ * the change is published to `changes(regionId)` subscribers. An upsert identical to what is stored
+ * changes nothing and bumps nothing, so a provider may push its whole catalog as often as it likes.
+ *
+ * A region's catalog lists offers that are on sale, from registered merchants, and not yet over;
+ * offers whose window has not opened yet are listed with their window, because the kiosk must show
+ * them from the moment they open and no change will announce that moment.
+ *
+ * Catalog operations are meant to run on their own, not inside a caller's transaction: they publish
+ * when their own transaction ends, which inside another would be before that one commits.
+ */
+export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
+  effect: Effect.gen(function* () {
+    const repo = yield* makeCatalogRepo
+    const { sql } = repo
+    const settings = yield* CatalogConfig
+    // Sliding: a writer never waits on a slow reader; a reader that sees a gap in versions catches up
+    // with changesSince.
+    const pubsub = yield* PubSub.sliding<CatalogChange>(Math.max(1, settings.changesBuffer))
+
+    const publish = (changes: ReadonlyArray<CatalogChange>): Effect.Effect<void> =>
+      changes.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(pubsub, changes))
+
+    /** Runs `write` in a transaction, materialises its change records there, publishes after commit. */
+    const committed = <A, E>(write: (nowMs: number) => Effect.Effect<readonly [A, ReadonlyArray<ChangeRow>], E>): Effect.Effect<A, E> =>
+      Effect.gen(function* () {
+        const nowMs = yield* Clock.currentTimeMillis
+        const [result, changes] = yield* sql.withTransaction(
+          Effect.gen(function* () {
+            const [result, rows] = yield* write(nowMs)
+            return [result, yield* repo.materialize(rows, nowMs, settings.catalogOffersMax)] as const
+          })
+        ).pipe(Effect.catchTag("SqlError", Effect.die))
+        yield* publish(changes)
+        return result
+      })
+
+    const requireRegions = (regions: ReadonlyArray<RegionId>) =>
+      Effect.gen(function* () {
+        const found = yield* sql`SELECT id FROM regions WHERE id IN ${sql.in(regions)}`.pipe(Effect.orDie)
+        const known = new Set(found.map((row) => row["id"]))
+        const missing = regions.find((region) => !known.has(region))
+        if (missing !== undefined) return yield* new RegionNotFound({ regionId: missing })
+      })
+
+    /** Writes one checked offer in the current transaction; returns it and its change records. */
+    const writeOffer = (draft: OfferDraft, nowMs: number) =>
+      Effect.gen(function* () {
+        const { merchantId, offerId, regions } = draft
+        const merchant = yield* repo.lockMerchant(merchantId)
+        if (!merchant.has(merchantId)) return yield* new MerchantNotFound({ merchantId })
+        yield* requireRegions(regions)
+        const existing = (yield* repo.loadOffers([offerId])).get(offerId)
+        if (existing !== undefined && existing.merchantId !== merchantId) {
+          return yield* new OfferOfOtherMerchant({ offerId, merchantId, ownerId: existing.merchantId })
+        }
+        const couponValidityMs = draft.couponValidityMs ?? existing?.couponValidityMs ?? settings.couponValidityMsDefault
+        const fields = {
+          title: draft.title,
+          pricePoints: draft.pricePoints,
+          stock: draft.stock,
+          validFromMs: draft.validFromMs,
+          validUntilMs: draft.validUntilMs,
+          couponValidityMs,
+          status: "active" as const,
+          regions
+        }
+        if (existing !== undefined && sameOffer(existing, fields)) return [existing, []] as const
+        const version = (existing?.version ?? 0) + 1
+        if (existing === undefined) {
+          yield* sql`
+            INSERT INTO offers (id, merchant_id, title, price_points, stock, valid_from_ms, valid_until_ms, coupon_validity_ms, status, version, updated_at_ms)
+            VALUES (${offerId}, ${merchantId}, ${fields.title}, ${fields.pricePoints}, ${fields.stock}, ${fields.validFromMs}, ${fields.validUntilMs},
+              ${couponValidityMs}, 'active', ${version}, ${nowMs})`.pipe(Effect.orDie)
+        } else {
+          yield* sql`
+            UPDATE offers SET title = ${fields.title}, price_points = ${fields.pricePoints}, stock = ${fields.stock},
+              valid_from_ms = ${fields.validFromMs}, valid_until_ms = ${fields.validUntilMs}, coupon_validity_ms = ${couponValidityMs},
+              status = 'active', version = ${version}, updated_at_ms = ${nowMs}
+            WHERE id = ${offerId}`.pipe(Effect.orDie)
+        }
+        const before = existing?.regions ?? []
+        const left = before.filter((region) => !regions.includes(region))
+        const joined = regions.filter((region) => !before.includes(region))
+        if (left.length > 0) yield* sql`DELETE FROM offer_regions WHERE offer_id = ${offerId} AND region_id IN ${sql.in(left)}`.pipe(Effect.orDie)
+        for (const regionId of joined) {
+          yield* sql`INSERT INTO offer_regions (offer_id, region_id) VALUES (${offerId}, ${regionId})`.pipe(Effect.orDie)
+        }
+        const affected: Array<{ regionId: RegionId; change: CatalogChangeKind }> = [
+          ...regions.map((regionId) => ({ regionId, change: "upsert" as const })),
+          ...left.map((regionId) => ({ regionId, change: "withdraw" as const }))
+        ]
+        const rows = yield* repo.bump(affected, merchantId, offerId, nowMs)
+        const offer = new Offer({ id: offerId, merchantId, ...fields, version, updatedAtMs: nowMs })
+        return [offer, rows] as const
+      })
+
+    const withdrawIn = (offer: Offer, nowMs: number) =>
+      Effect.gen(function* () {
+        if (offer.status === "withdrawn") return [offer, []] as const
+        const version = offer.version + 1
+        yield* sql`UPDATE offers SET status = 'withdrawn', version = ${version}, updated_at_ms = ${nowMs} WHERE id = ${offer.id}`.pipe(Effect.orDie)
+        const rows = yield* repo.bump(offer.regions.map((regionId) => ({ regionId, change: "withdraw" as const })), offer.merchantId, offer.id, nowMs)
+        return [new Offer({ ...offer, status: "withdrawn", version, updatedAtMs: nowMs }), rows] as const
+      })
+
+    const requireOffer = (offerId: OfferId) =>
+      Effect.flatMap(repo.loadOffers([offerId]), (offers) => {
+        const offer = offers.get(offerId)
+        return offer === undefined ? Effect.fail(new OfferNotFound({ offerId })) : Effect.succeed(offer)
+      })
+
+    const upsertOffer = (input: OfferInput): Effect.Effect<Offer, InvalidRequest | MerchantNotFound | RegionNotFound | OfferOfOtherMerchant> =>
+      Effect.gen(function* () {
+        const draft = checkOffer(input)
+        if (draft instanceof InvalidRequest) return yield* draft
+        return yield* committed((nowMs) => writeOffer(draft, nowMs))
+      }).pipe(Effect.withSpan("Catalog.upsertOffer"))
+
+    const withdrawOffer = (offerId: OfferId): Effect.Effect<Offer, OfferNotFound> =>
+      committed((nowMs) =>
+        Effect.gen(function* () {
+          const found = yield* requireOffer(offerId)
+          yield* repo.lockMerchant(found.merchantId)
+          return yield* withdrawIn(yield* requireOffer(offerId), nowMs)
+        })
+      ).pipe(Effect.withSpan("Catalog.withdrawOffer"))
+
+    /**
+     * A provider server's push (or a pulled catalog): every offer upserted in one transaction, so a
+     * bad offer refuses the whole batch and writes nothing. With `replace`, the merchant's offers on
+     * sale that the batch leaves out are withdrawn: the batch is the whole catalog.
+     */
+    const upsertFromProvider = (
+      merchantId: MerchantId,
+      offers: ReadonlyArray<ProviderOffer>,
+      options: { readonly replace?: boolean } = {}
+    ): Effect.Effect<ProviderSync, InvalidRequest | MerchantNotFound | RegionNotFound | OfferOfOtherMerchant> =>
+      Effect.gen(function* () {
+        if (offers.length > settings.batchOffersMax) {
+          return yield* new InvalidRequest({ reason: `a push carries at most ${settings.batchOffersMax} offers, got ${offers.length}; split it` })
+        }
+        const seen = new Set<string>()
+        const drafts: Array<OfferDraft> = []
+        for (const offer of offers) {
+          if (seen.has(offer.offerId)) return yield* new InvalidRequest({ reason: `offer ${offer.offerId} appears twice in one push` })
+          seen.add(offer.offerId)
+          const draft = checkOffer({ ...offer, merchantId, couponValidityMs: undefined })
+          if (draft instanceof InvalidRequest) return yield* draft
+          drafts.push(draft)
+        }
+        return yield* committed((nowMs) =>
+          Effect.gen(function* () {
+            const written = yield* Effect.forEach(drafts, (draft) => writeOffer(draft, nowMs))
+            const rows = written.flatMap(([, changeRows]) => changeRows)
+            let withdrawn = 0
+            if (options.replace === true) {
+              const stale = yield* sql`
+                SELECT id FROM offers WHERE merchant_id = ${merchantId} AND status = 'active' ORDER BY id`.pipe(
+                Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: OfferId })))),
+                Effect.orDie
+              )
+              for (const { id: offerId } of stale) {
+                if (seen.has(offerId)) continue
+                const [, changeRows] = yield* withdrawIn(yield* requireOffer(offerId).pipe(Effect.orDie), nowMs)
+                rows.push(...changeRows)
+                withdrawn += 1
+              }
+            }
+            const sync: ProviderSync = { offers: written.map(([offer]) => offer), changed: written.filter(([, changeRows]) => changeRows.length > 0).length, withdrawn }
+            return [sync, rows] as const
+          })
+        )
+      }).pipe(Effect.withSpan("Catalog.upsertFromProvider"))
+
+    const catalogForRegion = (regionId: RegionId): Effect.Effect<RegionCatalog, RegionNotFound> =>
+      Effect.gen(function* () {
+        const nowMs = yield* Clock.currentTimeMillis
+        const version = yield* regionVersion(regionId)
+        const offers = yield* repo.onShowInRegion(regionId, nowMs, settings.catalogOffersMax)
+        return new RegionCatalog({ regionId, version, offers })
+      }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die), Effect.withSpan("Catalog.catalogForRegion"))
+
+    const regionVersion = (regionId: RegionId) =>
+      Effect.gen(function* () {
+        const rows = yield* sql`SELECT catalog_version FROM regions WHERE id = ${regionId}`.pipe(
+          Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ catalog_version: DbInt })))),
+          Effect.orDie
+        )
+        const row = rows[0]
+        if (row === undefined) return yield* new RegionNotFound({ regionId })
+        return row.catalog_version
+      })
+
+    /** The changes after `sinceVersion`, oldest first, at most `limit` (and `changesPageMax`) of them. */
+    const changesSince = (regionId: RegionId, sinceVersion: number, limit?: number): Effect.Effect<ReadonlyArray<CatalogChange>, RegionNotFound> =>
+      Effect.gen(function* () {
+        const nowMs = yield* Clock.currentTimeMillis
+        yield* regionVersion(regionId)
+        const pageSize = Math.min(Math.max(1, Math.floor(limit ?? settings.changesPageMax)), settings.changesPageMax)
+        const rows = yield* repo.changeRowsSince(regionId, Math.max(0, Math.floor(sinceVersion)), pageSize)
+        return yield* repo.materialize(rows, nowMs, settings.catalogOffersMax)
+      }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die), Effect.withSpan("Catalog.changesSince"))
+
+    /**
+     * Live changes of one region, from the moment the stream runs. To follow a region without a gap:
+     * run the stream, then read `catalogForRegion`, and skip changes at or below its version.
+     */
+    const changes = (regionId: RegionId): Stream.Stream<CatalogChange> =>
+      Stream.fromPubSub(pubsub).pipe(Stream.filter((change) => change.regionId === regionId))
+
+    /**
+     * For the merchants service, inside its transaction: bump every region where the merchant has
+     * offers on sale, after its status changed. Returns the changes to `publish` once committed.
+     */
+    const recordMerchantChange = (merchantId: MerchantId, change: CatalogChangeKind, nowMs: number): Effect.Effect<ReadonlyArray<CatalogChange>> =>
+      Effect.gen(function* () {
+        const regions = yield* repo.regionsOfMerchant(merchantId)
+        const rows = yield* repo.bump(regions.map((regionId) => ({ regionId, change })), merchantId, null, nowMs)
+        return yield* repo.materialize(rows, nowMs, settings.catalogOffersMax)
+      })
+
+    return {
+      upsertOffer,
+      withdrawOffer,
+      upsertFromProvider,
+      offer: (offerId: OfferId): Effect.Effect<Offer, OfferNotFound> => requireOffer(offerId).pipe(Effect.withSpan("Catalog.offer")),
+      catalogForRegion,
+      changesSince,
+      changes,
+      recordMerchantChange,
+      publish
+    } as const
+  })
+}) {}
