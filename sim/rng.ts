@@ -1,4 +1,4 @@
-import { Effect, Random } from "effect"
+import { Effect, Hash, Random } from "effect"
 import { PCGRandom } from "effect/Utils"
 
 /**
@@ -29,3 +29,9 @@ export const deviceRandom = (seed?: number): Effect.Effect<DeviceRandom> =>
         ([hi, lo]) => fromPcg(new PCGRandom(hi, lo))
       )
     : Effect.sync(() => fromPcg(new PCGRandom(Math.floor(seed / 2 ** 32), seed >>> 0)))
+
+/**
+ * A device's own seed from a run's seed and the device's name (`"kiosk:ksk_12:card"`), so a device's
+ * draws do not depend on how many devices were built before it, or in what order.
+ */
+export const deriveSeed = (seed: number, label: string): number => Hash.string(`${seed}:${label}`) >>> 0
