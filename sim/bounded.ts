@@ -48,9 +48,16 @@ export class BoundedLog<A> {
   }
 }
 
-/** A map that forgets its oldest entries past `capacity` (an idempotency window). */
+/**
+ * A map that forgets its oldest entries past `capacity` (an idempotency window). The insertion order
+ * is kept in a ring of keys rather than read from the Map: V8's `map.keys().next()` walks over the
+ * deleted entries at the front, which turns a steady stream of evictions quadratic.
+ */
 export class BoundedMap<K, V> {
   private readonly map = new Map<K, V>()
+  private readonly order: Array<K> = []
+  /** Index of the oldest key once the ring is full. */
+  private start = 0
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`a bounded map needs a capacity >= 1, not ${capacity}`)
@@ -65,10 +72,17 @@ export class BoundedMap<K, V> {
   }
 
   set(key: K, value: V): void {
-    if (!this.map.has(key) && this.map.size >= this.capacity) {
-      // A Map iterates in insertion order: the first key is the oldest.
-      const oldest = this.map.keys().next()
-      if (oldest.done !== true) this.map.delete(oldest.value)
+    if (this.map.has(key)) {
+      this.map.set(key, value)
+      return
+    }
+    if (this.order.length < this.capacity) {
+      this.order.push(key)
+    } else {
+      // The ring is full: the key at `start` is the oldest; its slot takes the new key.
+      this.map.delete(this.order[this.start] as K)
+      this.order[this.start] = key
+      this.start = (this.start + 1) % this.capacity
     }
     this.map.set(key, value)
   }
