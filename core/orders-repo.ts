@@ -1,0 +1,145 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Option, Schema } from "effect"
+import { CardUid, MerchantId, OfferId, type OrderId, type RegionId } from "./domain/ids.js"
+import { CurrentOffer, type DeliveredMedium, OrderRow, type PlaceOrder } from "./domain/order.js"
+import { DbInt } from "./domain/points.js"
+
+/**
+ * The SQL and the request keys behind `Orders`. Every function joins the caller's transaction; SQL
+ * errors are defects here, at the repository edge.
+ */
+
+export const OfferRow = Schema.Struct({
+  id: OfferId,
+  merchant_id: MerchantId,
+  title: Schema.String,
+  price_points: DbInt,
+  stock: DbInt,
+  valid_from_ms: DbInt,
+  valid_until_ms: DbInt,
+  coupon_validity_ms: DbInt,
+  status: Schema.String,
+  merchant_status: Schema.String
+})
+export type OfferRow = typeof OfferRow.Type
+
+export const currentOffer = (offer: OfferRow): CurrentOffer =>
+  new CurrentOffer({
+    offerId: offer.id,
+    merchantId: offer.merchant_id,
+    title: offer.title,
+    pricePoints: offer.price_points,
+    stock: offer.stock,
+    validFromMs: offer.valid_from_ms,
+    validUntilMs: offer.valid_until_ms,
+    status: offer.status
+  })
+
+/** The canonical body of a place request: the same request always gives the same text. */
+export const placeKey = (request: PlaceOrder): string =>
+  JSON.stringify({
+    kioskId: request.kioskId,
+    customer: request.customer._tag === "user" ? `user:${request.customer.userId}` : `session:${request.customer.sessionId}`,
+    offerId: request.offerId,
+    quantity: request.quantity,
+    catalogVersion: request.catalogVersion,
+    medium: request.medium
+  })
+
+/** The canonical body of a deliver or abort: what resolved the order. */
+export const ResolutionKey = Schema.Union(
+  Schema.Struct({ op: Schema.Literal("deliver"), medium: Schema.String, cardUid: Schema.NullOr(CardUid) }),
+  Schema.Struct({ op: Schema.Literal("abort"), reason: Schema.String, retainedCardUid: Schema.NullOr(CardUid), by: Schema.Literal("kiosk", "server") })
+)
+export type ResolutionKey = typeof ResolutionKey.Type
+
+export const deliverKey = (medium: DeliveredMedium): string =>
+  JSON.stringify({ op: "deliver", medium: medium._tag, cardUid: medium._tag === "card" ? medium.cardUid : null })
+
+export const abortKey = (reason: string, retainedCardUid: CardUid | null, by: "kiosk" | "server"): string =>
+  JSON.stringify({ op: "abort", reason, retainedCardUid, by })
+
+export const parseResolution = Schema.decodeUnknownOption(Schema.parseJson(ResolutionKey))
+
+/** Which fields of two canonical bodies differ, for the conflict's message. */
+export const keyDifference = (stored: string | null, requested: string): string => {
+  const parse = (text: string | null): Record<string, unknown> => {
+    if (text === null) return {}
+    const value: unknown = JSON.parse(text)
+    return typeof value === "object" && value !== null ? Object.fromEntries(Object.entries(value)) : {}
+  }
+  const a = parse(stored)
+  const b = parse(requested)
+  const fields = [...new Set([...Object.keys(a), ...Object.keys(b)])]
+  return fields
+    .filter((field) => JSON.stringify(a[field]) !== JSON.stringify(b[field]))
+    .map((field) => `${field} ${JSON.stringify(a[field]) ?? "none"} vs ${JSON.stringify(b[field]) ?? "none"}`)
+    .join(", ")
+}
+
+const first = <A, I>(schema: Schema.Schema<A, I>) => (rows: ReadonlyArray<unknown>) =>
+  Schema.decodeUnknown(Schema.Array(schema))(rows).pipe(Effect.map((decoded) => Option.fromNullable(decoded[0])), Effect.orDie)
+
+export const makeOrdersRepo = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+
+  const orderSelect = sql`
+    SELECT o.*, c.id AS coupon_id, c.code AS coupon_code, c.state AS coupon_state
+    FROM orders o JOIN coupons c ON c.order_id = o.id`
+
+  const findOrder = (id: OrderId) => sql`${orderSelect} WHERE o.id = ${id}`.pipe(Effect.orDie, Effect.flatMap(first(OrderRow)))
+
+  /** Reads the order and (on PostgreSQL) holds its row, so deliver, abort and the sweep take turns. */
+  const lockOrder = (id: OrderId) =>
+    Effect.gen(function* () {
+      const locked = yield* sql`UPDATE orders SET state = state WHERE id = ${id} RETURNING id`.pipe(Effect.orDie)
+      return locked.length === 0 ? Option.none() : yield* findOrder(id)
+    })
+
+  const findOffer = (id: OfferId) =>
+    sql`
+      SELECT f.id, f.merchant_id, f.title, f.price_points, f.stock, f.valid_from_ms, f.valid_until_ms, f.coupon_validity_ms,
+        f.status, m.status AS merchant_status
+      FROM offers f JOIN merchants m ON m.id = f.merchant_id
+      WHERE f.id = ${id}`.pipe(Effect.orDie, Effect.flatMap(first(OfferRow)))
+
+  const soldIn = (offerId: OfferId, regionId: RegionId) =>
+    sql`SELECT offer_id FROM offer_regions WHERE offer_id = ${offerId} AND region_id = ${regionId}`.pipe(
+      Effect.orDie,
+      Effect.map((rows) => rows.length > 0)
+    )
+
+  /**
+   * The region's catalog version now, and the newest version at which this offer (or its merchant, for
+   * a suspension) changed in the region: a kiosk that saw an older version saw an outdated offer.
+   */
+  const catalogVersions = (regionId: RegionId, offerId: OfferId, merchantId: MerchantId) =>
+    Effect.gen(function* () {
+      const region = yield* sql`SELECT catalog_version FROM regions WHERE id = ${regionId}`.pipe(
+        Effect.orDie,
+        Effect.flatMap(first(Schema.Struct({ catalog_version: DbInt })))
+      )
+      const changed = yield* sql`
+        SELECT MAX(version) AS version FROM catalog_changes
+        WHERE region_id = ${regionId} AND (offer_id = ${offerId} OR (offer_id IS NULL AND merchant_id = ${merchantId}))`.pipe(
+        Effect.orDie,
+        Effect.flatMap(first(Schema.Struct({ version: Schema.NullOr(DbInt) })))
+      )
+      return {
+        current: Option.match(region, { onNone: () => 0, onSome: (row) => row.catalog_version }),
+        offerChanged: Option.match(changed, { onNone: () => 0, onSome: (row) => row.version ?? 0 })
+      }
+    })
+
+  /** Takes `quantity` from the stock only if that much is there: concurrent orders cannot oversell. */
+  const takeStock = (offerId: OfferId, quantity: number) =>
+    sql`UPDATE offers SET stock = stock - ${quantity} WHERE id = ${offerId} AND stock >= ${quantity} RETURNING stock`.pipe(
+      Effect.orDie,
+      Effect.map((rows) => rows.length > 0)
+    )
+
+  const giveBackStock = (offerId: OfferId, quantity: number) =>
+    sql`UPDATE offers SET stock = stock + ${quantity} WHERE id = ${offerId}`.pipe(Effect.orDie, Effect.asVoid)
+
+  return { sql, findOrder, lockOrder, findOffer, soldIn, catalogVersions, takeStock, giveBackStock } as const
+})

@@ -1,0 +1,67 @@
+import type { SqlClient } from "@effect/sql"
+import { Effect, Either, Layer, Random } from "effect"
+import { Auditor } from "../audit.js"
+import { Cards } from "../cards.js"
+import { CardCharges } from "../cards-charge.js"
+import { Coupons } from "../coupons.js"
+import { Ledger } from "../ledger.js"
+import { Orders } from "../orders.js"
+import { Outbox } from "../outbox.js"
+import { Redemptions } from "../redemption.js"
+import { Settlements } from "../settlement.js"
+import { seedWorld, snapshotTables } from "./world.js"
+
+/** The order, card, redemption and settlement services with what they need, over one `SqlClient`. */
+export const servicesLayer = Layer.mergeAll(
+  Orders.Default,
+  Cards.Default,
+  CardCharges.Default,
+  Coupons.Default,
+  Redemptions.Default,
+  Settlements.Default,
+  Ledger.Default,
+  Outbox.Default,
+  Auditor.Default
+)
+
+export type Services = Layer.Layer.Success<typeof servicesLayer> | SqlClient.SqlClient
+
+/**
+ * Runs a test body on a fresh store (any of `testStores`), with the world seeded, a seeded `Random`
+ * and the services above. The test's own TestClock (from `it.effect`) is the only clock.
+ */
+export const inWorld = (storeLayer: Layer.Layer<SqlClient.SqlClient>, seed = "ecoupon") =>
+  <A, E>(body: Effect.Effect<A, E, Services>): Effect.Effect<A, E> =>
+    Effect.zipRight(seedWorld, body).pipe(
+      Effect.provide(servicesLayer),
+      Effect.provide(storeLayer),
+      Effect.withRandom(Random.make(seed))
+    )
+
+/**
+ * Runs `attempt`, expects it to fail with `tag`, and checks it wrote nothing; answers the error.
+ */
+export const refusedWithoutWrites = <A, E extends { readonly _tag: string }, R, T extends E["_tag"]>(
+  attempt: Effect.Effect<A, E, R>,
+  tag: T
+): Effect.Effect<Extract<E, { readonly _tag: T }>, never, R | SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const before = yield* snapshotTables
+    const result = yield* Effect.either(attempt)
+    const after = yield* snapshotTables
+    const isTag = (error: E): error is Extract<E, { readonly _tag: T }> => error._tag === tag
+    if (Either.isRight(result)) return yield* Effect.dieMessage(`expected ${tag}, but it succeeded`)
+    if (!isTag(result.left)) return yield* Effect.dieMessage(`expected ${tag}, got ${result.left._tag}: ${String(result.left)}`)
+    if (before !== after) return yield* Effect.dieMessage(`${tag} refusal wrote to the database`)
+    return result.left
+  })
+
+/** Fails the test with the auditor's report unless every invariant holds. */
+export const auditClean = Effect.gen(function* () {
+  const report = yield* Effect.flatMap(Auditor, (auditor) => auditor.run)
+  if (!report.ok) {
+    const failed = report.checks.filter((check) => !check.ok).map((check) => `[${check.invariant}] ${check.name}: ${check.violations.join("; ")}`)
+    return yield* Effect.dieMessage(`audit failed:\n${failed.join("\n")}`)
+  }
+  return report
+})
