@@ -15,6 +15,14 @@ import { MerchantStatus } from "./domain/merchant.js"
 /** A row of `catalog_changes` as written or read. */
 export type ChangeRow = typeof CatalogChangeRow.Type
 
+/** A change decided but not yet given its version. */
+export interface PendingChange {
+  readonly regionId: RegionId
+  readonly change: CatalogChangeKind
+  readonly merchantId: MerchantId
+  readonly offerId: OfferId | null
+}
+
 const OfferRegionRow = Schema.Struct({ offer_id: Schema.String, region_id: RegionId })
 const decodeOffers = Schema.decodeUnknown(Schema.Array(OfferRow))
 const decodeOfferRegions = Schema.decodeUnknown(Schema.Array(OfferRegionRow))
@@ -84,18 +92,14 @@ export const makeCatalogRepo = Effect.gen(function* () {
     })
 
   /**
-   * Moves each region's catalog version on by one and records why. Regions go in id order, so
-   * concurrent writers lock region rows in the same order (PostgreSQL).
+   * Moves a region's catalog version on by one per change and records why. All of a transaction's
+   * bumps go through one call, in region id order (stable, so one region's changes keep their order):
+   * concurrent writers then lock region rows in the same order and cannot deadlock (PostgreSQL).
    */
-  const bump = (
-    regions: ReadonlyArray<{ readonly regionId: RegionId; readonly change: CatalogChangeKind }>,
-    merchantId: MerchantId,
-    offerId: OfferId | null,
-    nowMs: number
-  ): Effect.Effect<ReadonlyArray<ChangeRow>> =>
+  const bump = (changes: ReadonlyArray<PendingChange>, nowMs: number): Effect.Effect<ReadonlyArray<ChangeRow>> =>
     Effect.forEach(
-      [...regions].sort((a, b) => (a.regionId < b.regionId ? -1 : a.regionId > b.regionId ? 1 : 0)),
-      ({ change, regionId }) =>
+      [...changes].sort((a, b) => (a.regionId < b.regionId ? -1 : a.regionId > b.regionId ? 1 : 0)),
+      ({ change, merchantId, offerId, regionId }) =>
         Effect.gen(function* () {
           const bumped = yield* sql`
             UPDATE regions SET catalog_version = catalog_version + 1 WHERE id = ${regionId}

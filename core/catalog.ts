@@ -1,4 +1,4 @@
-import { Clock, Context, Effect, PubSub, Schema, Stream } from "effect"
+import { Clock, Context, Effect, PubSub, Schema, type Scope, Stream } from "effect"
 import {
   CatalogChange,
   type CatalogChangeKind,
@@ -18,7 +18,7 @@ import { DbInt } from "./domain/points.js"
 import { InvalidRequest } from "./domain/invalid-request.js"
 import { MerchantNotFound } from "./domain/merchant.js"
 import { RegionNotFound } from "./domain/region.js"
-import { type ChangeRow, makeCatalogRepo } from "./catalog-repo.js"
+import { makeCatalogRepo, type PendingChange } from "./catalog-repo.js"
 import type { ProviderOffer } from "./ports/provider-gateway.js"
 
 export interface CatalogSettings {
@@ -115,13 +115,17 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
     const publish = (changes: ReadonlyArray<CatalogChange>): Effect.Effect<void> =>
       changes.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(pubsub, changes))
 
-    /** Runs `write` in a transaction, materialises its change records there, publishes after commit. */
-    const committed = <A, E>(write: (nowMs: number) => Effect.Effect<readonly [A, ReadonlyArray<ChangeRow>], E>): Effect.Effect<A, E> =>
+    /**
+     * Runs `write` in a transaction, then bumps the versions for the changes it decided (all at the
+     * end, in region order: see `bump`), materialises them there, and publishes them after commit.
+     */
+    const committed = <A, E>(write: (nowMs: number) => Effect.Effect<readonly [A, ReadonlyArray<PendingChange>], E>): Effect.Effect<A, E> =>
       Effect.gen(function* () {
         const nowMs = yield* Clock.currentTimeMillis
         const [result, changes] = yield* sql.withTransaction(
           Effect.gen(function* () {
-            const [result, rows] = yield* write(nowMs)
+            const [result, pending] = yield* write(nowMs)
+            const rows = yield* repo.bump(pending, nowMs)
             return [result, yield* repo.materialize(rows, nowMs, settings.catalogOffersMax)] as const
           })
         ).pipe(Effect.catchTag("SqlError", Effect.die))
@@ -137,7 +141,7 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
         if (missing !== undefined) return yield* new RegionNotFound({ regionId: missing })
       })
 
-    /** Writes one checked offer in the current transaction; returns it and its change records. */
+    /** Writes one checked offer in the current transaction; returns it and the changes it makes. */
     const writeOffer = (draft: OfferDraft, nowMs: number) =>
       Effect.gen(function* () {
         const { merchantId, offerId, regions } = draft
@@ -180,13 +184,12 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
         for (const regionId of joined) {
           yield* sql`INSERT INTO offer_regions (offer_id, region_id) VALUES (${offerId}, ${regionId})`.pipe(Effect.orDie)
         }
-        const affected: Array<{ regionId: RegionId; change: CatalogChangeKind }> = [
-          ...regions.map((regionId) => ({ regionId, change: "upsert" as const })),
-          ...left.map((regionId) => ({ regionId, change: "withdraw" as const }))
+        const changes: Array<PendingChange> = [
+          ...regions.map((regionId) => ({ regionId, change: "upsert" as const, merchantId, offerId })),
+          ...left.map((regionId) => ({ regionId, change: "withdraw" as const, merchantId, offerId }))
         ]
-        const rows = yield* repo.bump(affected, merchantId, offerId, nowMs)
         const offer = new Offer({ id: offerId, merchantId, ...fields, version, updatedAtMs: nowMs })
-        return [offer, rows] as const
+        return [offer, changes] as const
       })
 
     const withdrawIn = (offer: Offer, nowMs: number) =>
@@ -194,8 +197,8 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
         if (offer.status === "withdrawn") return [offer, []] as const
         const version = offer.version + 1
         yield* sql`UPDATE offers SET status = 'withdrawn', version = ${version}, updated_at_ms = ${nowMs} WHERE id = ${offer.id}`.pipe(Effect.orDie)
-        const rows = yield* repo.bump(offer.regions.map((regionId) => ({ regionId, change: "withdraw" as const })), offer.merchantId, offer.id, nowMs)
-        return [new Offer({ ...offer, status: "withdrawn", version, updatedAtMs: nowMs }), rows] as const
+        const changes = offer.regions.map((regionId): PendingChange => ({ regionId, change: "withdraw", merchantId: offer.merchantId, offerId: offer.id }))
+        return [new Offer({ ...offer, status: "withdrawn", version, updatedAtMs: nowMs }), changes] as const
       })
 
     const requireOffer = (offerId: OfferId) =>
@@ -246,7 +249,7 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
         return yield* committed((nowMs) =>
           Effect.gen(function* () {
             const written = yield* Effect.forEach(drafts, (draft) => writeOffer(draft, nowMs))
-            const rows = written.flatMap(([, changeRows]) => changeRows)
+            const changes = written.flatMap(([, offerChanges]) => offerChanges)
             let withdrawn = 0
             if (options.replace === true) {
               const stale = yield* sql`
@@ -256,13 +259,13 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
               )
               for (const { id: offerId } of stale) {
                 if (seen.has(offerId)) continue
-                const [, changeRows] = yield* withdrawIn(yield* requireOffer(offerId).pipe(Effect.orDie), nowMs)
-                rows.push(...changeRows)
+                const [, offerChanges] = yield* withdrawIn(yield* requireOffer(offerId).pipe(Effect.orDie), nowMs)
+                changes.push(...offerChanges)
                 withdrawn += 1
               }
             }
-            const sync: ProviderSync = { offers: written.map(([offer]) => offer), changed: written.filter(([, changeRows]) => changeRows.length > 0).length, withdrawn }
-            return [sync, rows] as const
+            const sync: ProviderSync = { offers: written.map(([offer]) => offer), changed: written.filter(([, offerChanges]) => offerChanges.length > 0).length, withdrawn }
+            return [sync, changes] as const
           })
         )
       }).pipe(Effect.withSpan("Catalog.upsertFromProvider"))
@@ -298,10 +301,16 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
 
     /**
      * Live changes of one region, from the moment the stream runs. To follow a region without a gap:
-     * run the stream, then read `catalogForRegion`, and skip changes at or below its version.
+     * `subscribe`, then read `catalogForRegion`, and skip changes at or below its version.
      */
-    const changes = (regionId: RegionId): Stream.Stream<CatalogChange> =>
-      Stream.fromPubSub(pubsub).pipe(Stream.filter((change) => change.regionId === regionId))
+    const changes = (regionId: RegionId): Stream.Stream<CatalogChange> => Stream.unwrapScoped(subscribe(regionId))
+
+    /**
+     * Subscribes now and returns the stream of what follows: unlike `changes`, nothing published after
+     * this returns can be missed, so "subscribe, then read the catalog" has no gap.
+     */
+    const subscribe = (regionId: RegionId): Effect.Effect<Stream.Stream<CatalogChange>, never, Scope.Scope> =>
+      Effect.map(PubSub.subscribe(pubsub), (queue) => Stream.fromQueue(queue).pipe(Stream.filter((change) => change.regionId === regionId)))
 
     /**
      * For the merchants service, inside its transaction: bump every region where the merchant has
@@ -310,7 +319,7 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
     const recordMerchantChange = (merchantId: MerchantId, change: CatalogChangeKind, nowMs: number): Effect.Effect<ReadonlyArray<CatalogChange>> =>
       Effect.gen(function* () {
         const regions = yield* repo.regionsOfMerchant(merchantId)
-        const rows = yield* repo.bump(regions.map((regionId) => ({ regionId, change })), merchantId, null, nowMs)
+        const rows = yield* repo.bump(regions.map((regionId) => ({ regionId, change, merchantId, offerId: null })), nowMs)
         return yield* repo.materialize(rows, nowMs, settings.catalogOffersMax)
       })
 
@@ -322,6 +331,7 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
       catalogForRegion,
       changesSince,
       changes,
+      subscribe,
       recordMerchantChange,
       publish
     } as const

@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Clock, Effect, PubSub, Schema, Stream } from "effect"
+import { Clock, Effect, PubSub, Schema, type Scope, Stream } from "effect"
 import type { KioskId } from "./domain/ids.js"
 import { InvalidRequest } from "./domain/invalid-request.js"
 import { KioskNotFound } from "./domain/kiosk.js"
@@ -197,14 +197,18 @@ export class KioskTwins extends Effect.Service<KioskTwins>()("ecoupon/KioskTwins
       }).pipe(Effect.withSpan("KioskTwins.report"))
 
     /** Desired-state changes of one kiosk, from the moment the stream is run. */
-    const desiredChanges = (kioskId: KioskId): Stream.Stream<Twin> =>
-      Stream.fromPubSub(desiredPubSub).pipe(Stream.filter((twin) => twin.kioskId === kioskId))
+    const desiredChanges = (kioskId: KioskId): Stream.Stream<Twin> => Stream.unwrapScoped(subscribeDesired(kioskId))
+
+    /** Subscribes now and returns the stream of what follows: "subscribe, then read" has no gap. */
+    const subscribeDesired = (kioskId: KioskId): Effect.Effect<Stream.Stream<Twin>, never, Scope.Scope> =>
+      Effect.map(PubSub.subscribe(desiredPubSub), (queue) => Stream.fromQueue(queue).pipe(Stream.filter((twin) => twin.kioskId === kioskId)))
 
     return {
       get: (kioskId: KioskId): Effect.Effect<Twin, KioskNotFound> => load(kioskId).pipe(Effect.withSpan("KioskTwins.get")),
       setDesired,
       report,
-      desiredChanges
+      desiredChanges,
+      subscribeDesired
     } as const
   })
 }) {}
