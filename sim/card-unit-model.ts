@@ -1,6 +1,6 @@
 import { Clock, type Deferred, Effect } from "effect"
 import type { CardPosition, CardUnitError, StackerLevel } from "../core/ports/card-unit.js"
-import { BinFull, Jam, NotInitialised, RfFailure, SensorFault, StackerEmpty } from "../core/ports/hardware-errors.js"
+import { BinFull, DeviceRefused, Jam, NotInitialised, RfFailure, SensorFault, StackerEmpty } from "../core/ports/hardware-errors.js"
 import { BoundedLog } from "./bounded.js"
 import { addressProblem, type CardFactory, type SimCard } from "./card-memory.js"
 import type { FaultKnob, FaultTable } from "./faults.js"
@@ -119,11 +119,10 @@ export class CardUnitModel {
     if (h !== undefined && h.plan._tag === "Take" && h.atMs + h.plan.afterMs <= nowMs) this.removeFromGate()
   }
 
-  /** The checks every command makes, in the unit's order: Init, a latched jam, the sensors. */
+  /** The checks every command makes, in the unit's order: Init, then the sensors. */
   ready(nowMs: number, needsInit: boolean): CardUnitError | undefined {
     this.settle(nowMs)
     if (needsInit && !this.initialised) return new NotInitialised({ device })
-    if (needsInit && this.jammed) return new Jam({ device, detail: "still jammed" })
     if (this.faults.fires("card.sensor", nowMs)) return new SensorFault({ device, detail: "position sensor reads inconsistent" })
     return undefined
   }
@@ -142,8 +141,12 @@ export class CardUnitModel {
     this.authSector = -1
   }
 
-  /** A move: the mechanical time, then either the jam (latched, card stays) or the state change. */
+  /**
+   * A move: refused while a jam is latched; else the mechanical time, then either a new jam (latched,
+   * the card stays where it was) or the state change.
+   */
   move(ms: number, what: string, apply: () => void): Effect.Effect<void, Jam> {
+    if (this.jammed) return Effect.fail(new Jam({ device, detail: "still jammed from an earlier move" }))
     return Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
       const jams = this.faults.fires("card.jam", nowMs)
       return Effect.flatMap(pause(ms), () => {
@@ -158,15 +161,20 @@ export class CardUnitModel {
     })
   }
 
-  /** Takes the next card off the stacker into the transport, as every move with an empty transport does. */
+  /**
+   * Takes the next card off the stacker into the transport, as a move to the RF position or the gate
+   * with an empty transport does. A jam stops the pick before the card leaves the stacker (as the
+   * `hil/` emulator does), so the stacker count stays what the kiosk's card ledger expects.
+   */
   pick(nowMs: number, ms: number, what: string, apply: () => void): Effect.Effect<void, StackerEmpty | Jam> {
     if (this.stackerCards === 0 || this.faults.fires("card.stackerEmpty", nowMs)) return Effect.fail(new StackerEmpty())
-    // The card leaves the stacker as the move starts: a jam leaves it stuck inside the unit.
-    this.stackerCards--
-    this.dispensed++
-    this.transport = this.factory.mint(this.random)
-    this.atGate = false
-    return this.move(ms, what, apply)
+    return this.move(ms, what, () => {
+      this.stackerCards--
+      this.dispensed++
+      this.transport = this.factory.mint(this.random)
+      this.atGate = false
+      apply()
+    })
   }
 
   present(nowMs: number): Effect.Effect<void, StackerEmpty | Jam> {
@@ -188,12 +196,14 @@ export class CardUnitModel {
     return Effect.zipRight(this.move(presentMs, "moving the card to the gate", toGate), arrive)
   }
 
-  capture(nowMs: number): Effect.Effect<void, BinFull | StackerEmpty | Jam> {
-    const { captureMs, dispenseMs } = this.settings.timing
+  /** Carries the card in the transport (or at the gate) into the bin; with no card there, error 02. */
+  capture(nowMs: number): Effect.Effect<void, BinFull | DeviceRefused | Jam> {
+    const card = this.transport
+    if (card === undefined) {
+      return Effect.fail(new DeviceRefused({ device, code: "02", meaning: "no card in the transport to capture" }))
+    }
     if (this.binCards >= this.settings.binCapacity || this.faults.fires("card.binFull", nowMs)) return Effect.fail(new BinFull())
-    const toBin = () => {
-      // A card is in the transport here: a move with an empty transport picked one first.
-      const card = this.transport as SimCard
+    return this.move(this.settings.timing.captureMs, this.atGate ? "capturing from the gate" : "capturing", () => {
       this.bin.push(card)
       this.binCards++
       this.captured++
@@ -201,9 +211,7 @@ export class CardUnitModel {
       this.atGate = false
       this.handOver = undefined
       this.leaveRf()
-    }
-    if (this.transport === undefined) return this.pick(nowMs, dispenseMs + captureMs, "dispensing to the bin", toBin)
-    return this.move(captureMs, this.atGate ? "capturing from the gate" : "capturing", toBin)
+    })
   }
 
   /** Why an RF operation cannot start: no card at the RF position, or not activated. */

@@ -1,6 +1,6 @@
 import { Clock, Context, Deferred, Effect, Layer, Option } from "effect"
 import { CardUnit, type CardUnitError, type CardUnitService, type InitMode } from "../core/ports/card-unit.js"
-import { CardNotTaken, DeviceRefused, RfFailure } from "../core/ports/hardware-errors.js"
+import { CardNotTaken, DeviceRefused, Jam, RfFailure } from "../core/ports/hardware-errors.js"
 import { addressProblem, blockBytes, type CardFactory, keyBytes, makeCardFactory } from "./card-memory.js"
 import { makeCardUnitControl, SimCardUnitControl, type SimCardUnitControlService } from "./card-unit-control.js"
 import { type CardFaultKnob, CardUnitModel, type CardUnitTiming, device, pause } from "./card-unit-model.js"
@@ -11,13 +11,15 @@ import { deviceRandom } from "./rng.js"
  * The card reader-dispenser's twin (CRT-591 class, `shared/protocols/crt591.md`): stacker, transport
  * with an RF position, front gate, capture bin, per-card Mifare memory, mechanical time per move and
  * the faults of the `card.*` knobs. It behaves as the unit does where that surprises, so the kiosk
- * flow meets the same surprises here as on the bench:
- * - a move with no card in the transport takes the next card from the stacker (also `presentAtGate`
- *   and `capture`: capturing an empty transport puts a blank card in the bin);
+ * flow meets the same surprises here as on the bench (and as the `hil/` emulator models them):
+ * - a move to the RF position or the gate with no card in the transport takes the next card from
+ *   the stacker (`presentAtGate` too); `capture` with no card is refused (`DeviceRefused` 02);
  * - `dispenseToRf` with a card at the gate carries that card in, not a new one;
- * - a jam latches: every command but `status`, `binCount` and `initialise` fails with `Jam` until
- *   `initialise`, which stands for the operator clearing the path and then applies its mode to the
- *   card left in the transport (`capture` is a move, so it may jam again);
+ * - a jam latches: every move fails with `Jam` until `initialise`, which stands for the operator
+ *   clearing the path and then applies its mode to the card left in the transport (`capture` is a
+ *   move, so it may jam again). A jam while picking leaves the card in the stacker. Note that the
+ *   kiosk flow initialises only at start-up: in a fleet run the operator model must re-initialise
+ *   a jammed unit, as the operator who clears it would;
  * - a failed RF authentication drops the authentication; `card.rf` drops the activation.
  */
 
@@ -214,6 +216,8 @@ const makePort = (unit: CardUnitModel): CardUnitService => {
           if (!unit.frontEntry) {
             return yield* new DeviceRefused({ device, code: "02", meaning: "front entry is disabled; enable it before waiting for a card" })
           }
+          // Checked before the wait too, so a jammed unit never half-swallows a customer's card.
+          if (unit.jammed) return yield* new Jam({ device, detail: "still jammed from an earlier move" })
           if (unit.transport !== undefined && !unit.atGate) {
             return yield* new DeviceRefused({ device, code: "02", meaning: "a card is already inside the unit; capture or present it first" })
           }
