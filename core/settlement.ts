@@ -3,6 +3,7 @@ import { Clock, Data, Effect, Option, Schema } from "effect"
 import { MerchantId, SettlementId, TransferId } from "./domain/ids.js"
 import { InvalidRequest } from "./domain/invalid-request.js"
 import { Account } from "./domain/ledger.js"
+import { MerchantNotFound } from "./domain/merchant.js"
 import { DbInt } from "./domain/points.js"
 import {
   type ClosePeriod,
@@ -73,7 +74,7 @@ export class Settlements extends Effect.Service<Settlements>()("ecoupon/Settleme
         WHERE l.settlement_id = ${row.id}
         ORDER BY r.redeemed_at_ms, l.redemption_id`.pipe(Effect.flatMap(decodeLines), Effect.orDie, Effect.map((lines) => statementFromRows(row, lines)))
 
-    const closePeriod = (request: ClosePeriod): Effect.Effect<Statement, InvalidRequest | PeriodNotOver | SettlementPeriodConflict> => {
+    const closePeriod = (request: ClosePeriod): Effect.Effect<Statement, InvalidRequest | MerchantNotFound | PeriodNotOver | SettlementPeriodConflict> => {
       const { merchantId, periodStartMs, periodEndMs } = request
       const replayOf = (row: SettlementRow) =>
         row.period_end_ms === periodEndMs
@@ -89,7 +90,7 @@ export class Settlements extends Effect.Service<Settlements>()("ecoupon/Settleme
         const now = yield* Clock.currentTimeMillis
         if (periodEndMs > now) return yield* new PeriodNotOver({ periodEndMs, nowMs: now })
         const merchant = yield* sql`SELECT id FROM merchants WHERE id = ${merchantId}`.pipe(Effect.orDie)
-        if (merchant.length === 0) return yield* new InvalidRequest({ reason: `no merchant ${merchantId}; check the id` })
+        if (merchant.length === 0) return yield* new MerchantNotFound({ merchantId })
         const id = SettlementId.make(yield* newId("stl"))
         const inserted = yield* sql`
           INSERT INTO settlements (id, merchant_id, period_start_ms, period_end_ms, total_points, state, payout_ref, created_at_ms)

@@ -9,7 +9,9 @@ import { Orders } from "../orders.js"
 import { Outbox } from "../outbox.js"
 import { Redemptions } from "../redemption.js"
 import { Settlements } from "../settlement.js"
-import { seedWorld, snapshotTables } from "./world.js"
+import { CardUid, OrderId } from "../domain/ids.js"
+import { DeliverOrder, PlaceOrder } from "../domain/order.js"
+import { seedWorld, snapshotTables, world } from "./world.js"
 
 /** The order, card, redemption and settlement services with what they need, over one `SqlClient`. */
 export const servicesLayer = Layer.mergeAll(
@@ -65,3 +67,45 @@ export const auditClean = Effect.gen(function* () {
   }
   return report
 })
+
+/** Places and delivers (on paper) an order of the seeded offer for Alice: a live coupon to work with. */
+export const deliveredCoupon = (name: string, quantity = 1) =>
+  Effect.gen(function* () {
+    const orders = yield* Orders
+    const orderId = OrderId.make(`ord_${name}`)
+    const placement = yield* orders.place(
+      PlaceOrder.make({
+        orderId,
+        kioskId: world.kiosk1,
+        customer: { _tag: "user", userId: world.alice },
+        offerId: world.offer,
+        quantity,
+        catalogVersion: world.catalogVersion,
+        medium: "paper"
+      })
+    )
+    const delivery = yield* orders.deliver(DeliverOrder.make({ orderId, medium: { _tag: "paper" } }))
+    return { placement, delivery }
+  }).pipe(Effect.orDie)
+
+/** Places an order on card for Alice, dispenses `uid` at kiosk 1 and delivers it onto the card. */
+export const deliveredOnCard = (name: string, uid: CardUid, quantity = 1) =>
+  Effect.gen(function* () {
+    const orders = yield* Orders
+    const cards = yield* Cards
+    const orderId = OrderId.make(`ord_${name}`)
+    const placement = yield* orders.place(
+      PlaceOrder.make({
+        orderId,
+        kioskId: world.kiosk1,
+        customer: { _tag: "user", userId: world.alice },
+        offerId: world.offer,
+        quantity,
+        catalogVersion: world.catalogVersion,
+        medium: "card"
+      })
+    )
+    yield* cards.beginDispense({ uid, kioskId: world.kiosk1, orderId })
+    const delivery = yield* orders.deliver(DeliverOrder.make({ orderId, medium: { _tag: "card", cardUid: uid } }))
+    return { placement, delivery }
+  }).pipe(Effect.orDie)
