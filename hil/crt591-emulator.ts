@@ -1,4 +1,4 @@
-import { ACK, Cm, type Command, decodeBody, encodeReply, NAK, type Reply } from "./crt591-codec.js"
+import { ACK, Cm, type Command, decodeBody, encodeReply, hex, hexBytes, NAK, type Reply } from "./crt591-codec.js"
 import { Crt591Device, type DeviceConfig } from "./crt591-device.js"
 import { Crt591Reader } from "./crt591-reader.js"
 import { type Fault, type FaultKind, faultsOfKind } from "./crt591-faults.js"
@@ -32,6 +32,8 @@ export interface Crt591EmulatorOptions {
   readonly device: Partial<DeviceConfig>
   readonly faults: ReadonlyArray<Fault>
   readonly log: (line: string) => void
+  /** Log every command and reply as it crosses the wire. */
+  readonly trace: boolean
 }
 
 export const defaultEmulatorOptions: Crt591EmulatorOptions = {
@@ -44,7 +46,8 @@ export const defaultEmulatorOptions: Crt591EmulatorOptions = {
   interByteTimeoutMs: 50,
   device: {},
   faults: [],
-  log: () => {}
+  log: () => {},
+  trace: false
 }
 
 export interface Wire {
@@ -261,6 +264,7 @@ export class Crt591Emulator {
     this.current = exchange
     this.transmit(Uint8Array.of(ACK))
     const { reply, busyMs } = this.device.execute(command)
+    if (this.options.trace) this.options.log(`#${n} command ${hex(command.cm)} ${hex(command.pm)}${command.data.length > 0 ? ` data ${hexBytes(command.data)}` : ""}`)
     this.afterMove(command)
     const silent = this.fire("no-reply", n)
     const send = () => {
@@ -305,6 +309,11 @@ export class Crt591Emulator {
       this.options.log(`fault: reply ${n} byte ${at} corrupted on the wire`)
     }
     this.stats.repliesSent += 1
+    if (this.options.trace) {
+      this.options.log(
+        `#${n} reply ${reply._tag === "Positive" ? `P status ${String.fromCharCode(reply.status.st0, reply.status.st1, reply.status.st2)}${reply.data.length > 0 ? ` data ${hexBytes(reply.data)}` : ""}` : `N E${reply.code}`}`
+      )
+    }
     this.transmit(frame)
     this.armHostAckTimer()
   }

@@ -1,6 +1,8 @@
 import type { Command } from "@effect/cli"
 import type { CommandExecutor, FileSystem, Path, Terminal } from "@effect/platform"
 import { dbCommand } from "./db-command.js"
+import { emulateCommand } from "./emulate-command.js"
+import { hilCommand } from "./hil-command.js"
 
 /** What every command may ask of the environment: the Node context provided in `main.ts`. */
 export type CliEnvironment = CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path | Terminal.Terminal
@@ -13,4 +15,4 @@ export type AnyCommand = Command.Command<string, CliEnvironment, unknown, any>
  * The subcommands of `ecoupon`, one module each. A command appears here only once it works: `--help`
  * never lists something that is not built.
  */
-export const commands: ReadonlyArray<AnyCommand> = [dbCommand]
+export const commands: ReadonlyArray<AnyCommand> = [dbCommand, hilCommand, emulateCommand]

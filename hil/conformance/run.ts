@@ -22,13 +22,13 @@ export interface BenchTarget {
 
 const CHECK_TIMEOUT_MS = 20_000
 
-const portFailure = (suite: string, path: string, started: number) => (error: { readonly message: string }) =>
-  Effect.map(Clock.currentTimeMillis, (now): SuiteReport => ({
-    suite,
-    target: path,
-    durationMs: now - started,
-    results: [{ id: "port.open", title: `Open ${path}`, verdict: "FAIL", detail: error.message, durationMs: now - started }]
-  }))
+const portFailure = (suite: string, target: BenchTarget, started: number) => (error: { readonly message: string }) =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const result: CheckResult = { id: "port.open", title: `Open ${target.path}`, verdict: "FAIL", detail: error.message, durationMs: now - started }
+    if (target.onResult) yield* target.onResult(result)
+    return { suite, target: target.path, durationMs: now - started, results: [result] } satisfies SuiteReport
+  })
 
 export const runCrt591Bench = (
   target: BenchTarget & { readonly address?: number; readonly link?: Partial<Crt591LinkOptions>; readonly timing?: Partial<Crt591Timing> },
@@ -50,7 +50,7 @@ export const runCrt591Bench = (
           ...(target.onResult ? { onResult: target.onResult } : {})
         })
       })
-    ).pipe(Effect.catchAll(portFailure("crt591", target.path, started)))
+    ).pipe(Effect.catchAll(portFailure("crt591", target, started)))
   })
 
 export const runEscPosBench = (target: BenchTarget, options: { readonly allowDispense: number }): Effect.Effect<SuiteReport> =>
@@ -69,5 +69,5 @@ export const runEscPosBench = (target: BenchTarget, options: { readonly allowDis
           ...(target.onResult ? { onResult: target.onResult } : {})
         })
       })
-    ).pipe(Effect.catchAll(portFailure("escpos", target.path, started)))
+    ).pipe(Effect.catchAll(portFailure("escpos", target, started)))
   })
