@@ -18,12 +18,12 @@ import type { DeviceRandom } from "./rng.js"
  *   is open for the window reports it), where a probability only ever fires on an opportunity.
  */
 export const faultKnobs = {
-  "card.jam": "a card unit move stops with the card stuck (Jam) until the next initialise",
-  "card.stackerEmpty": "a dispense picks no card although the stacker has some (StackerEmpty)",
-  "card.binFull": "the capture bin's full sensor trips before the bin is full (BinFull on capture)",
+  "card.jam": "a card unit move jams (Jam); every move fails until the next initialise",
+  "card.stackerEmpty": "a pick from the stacker gets no card although some are left (StackerEmpty); a window also shows in status",
+  "card.binFull": "the capture bin's full sensor trips before the bin is full (BinFull on capture); a window also shows in status",
   "card.sensor": "a card unit command fails with a sensor failure (SensorFault)",
   "card.notTaken": "the customer leaves the presented card at the gate (awaitTaken fails CardNotTaken)",
-  "card.inserted": "a stray card is pushed into the gate before a dispense: status shows it, the next move carries it in",
+  "card.inserted": "a stray card is pushed into the empty gate (seen by status or a dispense): the dispense carries it in instead of a blank",
   "card.rf": "an RF operation fails in transmission (RfFailure transmission)",
   "printer.paperOut": "the paper sensor reports out (PaperOut) on a print although paper is left",
   "printer.coverOpen": "the printer cover is open (CoverOpen) on a print; a window also shows in status",
