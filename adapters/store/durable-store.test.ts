@@ -1,14 +1,24 @@
 import { spawnSync } from "node:child_process"
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as DurableStore from "./durable-store.js"
-import { encodeRecord, journalHeaderBytes } from "./journal-format.js"
+import { encodeRecord, journalHeaderBytes, scanJournal } from "./journal-format.js"
 import { storeFiles } from "./recovery.js"
 import type { StoreError } from "./store-error.js"
+
+/** Where the journal's records end (the file itself is longer: zeros allocated ahead). */
+const journalEnd = (path: string) => scanJournal(readFileSync(path)).end
+
+/** Writes `bytes` into the journal at `offset`, as a crash-interrupted or foreign write would. */
+const writeJournalAt = (path: string, bytes: Uint8Array, offset: number) => {
+  const file = openSync(path, "r+")
+  writeSync(file, bytes, 0, bytes.length, offset)
+  closeSync(file)
+}
 
 const freshDirectory = () => mkdtempSync(join(tmpdir(), "ecoupon-store-"))
 
@@ -41,7 +51,7 @@ describe("durable sql.js store", () => {
       const directory = freshDirectory()
       yield* withStore(directory, Effect.zipRight(setup, Effect.repeatN(increment, 4)))
       const files = storeFiles(directory)
-      assert.strictEqual(statSync(files.journal).size, journalHeaderBytes)
+      assert.strictEqual(journalEnd(files.journal), journalHeaderBytes)
       assert.isFalse(existsSync(files.lock))
       assert.strictEqual(yield* withStore(directory, count), 5)
     }))
@@ -91,7 +101,7 @@ describe("durable sql.js store", () => {
           // The snapshot runs in the background; give it a moment.
           yield* Effect.sleep("200 millis")
           assert.isTrue(existsSync(files.snapshot))
-          assert.isBelow(statSync(files.journal).size, 1024)
+          assert.isBelow(journalEnd(files.journal), 1024)
         }),
         { snapshotAfterBytes: 1024, snapshotOnClose: false }
       )
@@ -103,12 +113,16 @@ describe("durable sql.js store", () => {
       const directory = freshDirectory()
       const files = storeFiles(directory)
       yield* withStore(directory, Effect.zipRight(setup, increment), { snapshotOnClose: false })
-      const goodSize = statSync(files.journal).size
+      const goodSize = journalEnd(files.journal)
       const record = encodeRecord(4, [{ sql: "UPDATE counter SET n = n + 100", params: [] }])
-      appendFileSync(files.journal, record.subarray(0, record.length - 3))
+      // Cut short inside the preallocated zeros, as a crash during the write leaves it.
+      writeJournalAt(files.journal, record.subarray(0, record.length - 3), goodSize)
       assert.strictEqual(yield* withStore(directory, count, { snapshotOnClose: false }), 1)
-      assert.strictEqual(statSync(files.journal).size, goodSize)
-      assert.strictEqual(readFileSync(`${files.journal}.torn-${goodSize}`).length, record.length - 3)
+      assert.strictEqual(journalEnd(files.journal), goodSize)
+      assert.deepStrictEqual(readFileSync(`${files.journal}.torn-${goodSize}`), Buffer.from(record.subarray(0, record.length - 3)))
+      // And the store goes on appending after the last good record.
+      assert.strictEqual(yield* withStore(directory, Effect.zipRight(increment, count), { snapshotOnClose: false }), 2)
+      assert.strictEqual(yield* withStore(directory, count), 2)
     }))
 
   it.live("refuses a bad checksum in the middle of the journal, naming file and offset, and changes nothing", () =>
@@ -161,7 +175,7 @@ describe("durable sql.js store", () => {
       const directory = freshDirectory()
       const files = storeFiles(directory)
       yield* withStore(directory, setup)
-      appendFileSync(files.journal, encodeRecord(9, [{ sql: "UPDATE counter SET n = 7", params: [] }]))
+      writeJournalAt(files.journal, encodeRecord(9, [{ sql: "UPDATE counter SET n = 7", params: [] }]), journalHeaderBytes)
       const error = yield* openError(directory)
       assert.include(error.message, "continues at sequence 9")
       assert.strictEqual(error.offset, journalHeaderBytes)

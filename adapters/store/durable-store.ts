@@ -40,7 +40,7 @@ const fileError = (file: string, doing: string) => (cause: unknown) =>
  * Opens the journal for appending at `end`, first creating it, or cutting off a torn last record
  * (which is kept beside it as `<journal>.torn-<offset>`, never simply discarded).
  */
-const prepareJournal = (files: StoreFiles, end: number, tornBytes: number) =>
+const prepareJournal = (files: StoreFiles, end: number, tornBytes: number, fileBytes: number) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
@@ -53,16 +53,19 @@ const prepareJournal = (files: StoreFiles, end: number, tornBytes: number) =>
             await handle.read(torn, 0, tornBytes, end)
             await writeFile(`${files.journal}.torn-${end}`, torn, { flush: true })
           }
+          let allocated = fileBytes
           if (end < journalHeaderBytes) {
             await handle.truncate(0)
             await handle.write(journalMagic, 0, journalHeaderBytes, 0)
             end = journalHeaderBytes
+            allocated = end
           } else if (tornBytes > 0) {
             await handle.truncate(end)
+            allocated = end
           }
           await handle.sync()
           await syncDirectory(files.directory)
-          return { handle, end }
+          return { handle, end, allocated }
         } catch (cause) {
           await handle.close()
           throw cause
@@ -95,7 +98,7 @@ export const layer = (
       )
       yield* Effect.tryPromise({ try: () => removeUnfinishedSnapshot(files.snapshot), catch: fileError(files.snapshot, "remove the unfinished snapshot beside") })
       const recovered = yield* recover(files)
-      const journal = yield* prepareJournal(files, recovered.journal?.end ?? 0, recovered.journal?.tornBytes ?? 0).pipe(
+      const journal = yield* prepareJournal(files, recovered.journal?.end ?? 0, recovered.journal?.tornBytes ?? 0, recovered.journal?.fileBytes ?? 0).pipe(
         Effect.tapError(() => Effect.sync(() => recovered.db.close()))
       )
       if ((recovered.journal?.tornBytes ?? 0) > 0) {
@@ -108,6 +111,7 @@ export const layer = (
         path: files.journal,
         handle: journal.handle,
         end: journal.end,
+        allocated: journal.allocated,
         lastSeq: recovered.lastSeq,
         onFlushed: (bytes) => {
           if (bytes > snapshotAfterBytes) snapshotWanted.unsafeOffer(undefined)

@@ -11,6 +11,9 @@ import type { LoggedStatement } from "./sqljs-session.js"
  *             N bytes   body: 8 bytes sequence number (u64), then UTF-8 JSON
  *                       [[sql, [param, ...]], ...] - one committed write transaction
  *
+ * After the last record the file holds zeros: space allocated ahead (see journal-writer.ts), which
+ * no record can be mistaken for, since a body is never empty.
+ *
  * Parameters are JSON numbers, strings and null; a blob is {"b": base64}, a non-finite number
  * {"n": "NaN" | "Infinity" | "-Infinity"}. Sequence numbers rise by one per record across the life
  * of the database; the snapshot records the last one it contains.
@@ -41,8 +44,10 @@ export type JournalScan = {
   readonly records: ReadonlyArray<JournalRecord>
   /** End of the last good record: where the next one goes. */
   readonly end: number
-  /** Bytes after `end` that form no whole record: a write cut short by a crash (to be truncated). */
+  /** Non-zero bytes after `end` that form no whole record: a write cut short by a crash. */
   readonly tornBytes: number
+  /** The file's size: past `end` it is zeros (space allocated ahead) or the torn bytes. */
+  readonly fileBytes: number
 }
 
 type EncodedParam = number | string | null | { readonly b: string } | { readonly n: string }
@@ -95,18 +100,55 @@ const decodeBody = (body: Buffer, offset: number): JournalRecord => {
   return { seq, offset, statements }
 }
 
-const allZero = (bytes: Uint8Array): boolean => bytes.every((byte) => byte === 0)
+const allZero = (bytes: Uint8Array): boolean => {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false
+  return true
+}
+
+const lastNonZero = (bytes: Uint8Array): number => {
+  for (let i = bytes.length - 1; i >= 0; i--) if (bytes[i] !== 0) return i
+  return -1
+}
+
+const isRecordAt = (bytes: Buffer, offset: number, afterSeq: number): boolean => {
+  if (offset + recordHeaderBytes + seqBytes > bytes.length) return false
+  const bodyBytes = bytes.readUInt32LE(offset)
+  const bodyEnd = offset + recordHeaderBytes + bodyBytes
+  if (bodyBytes < seqBytes || bodyBytes > recordBodyBytesMax || bodyEnd > bytes.length) return false
+  // A cheap plausibility test first: the checksum is only computed where a later sequence number sits.
+  const seq = bytes.readBigUInt64LE(offset + recordHeaderBytes)
+  if (seq <= BigInt(afterSeq) || seq > BigInt(Number.MAX_SAFE_INTEGER)) return false
+  return crc32(bytes.subarray(offset + recordHeaderBytes, bodyEnd)) === bytes.readUInt32LE(offset + 4)
+}
+
+/** Where a whole, later record starts after `from`, if any: proof that damage is not at the tail. */
+const findLaterRecord = (bytes: Buffer, from: number, afterSeq: number): number | undefined => {
+  for (let offset = from; offset + recordHeaderBytes + seqBytes <= bytes.length; offset++) {
+    if (isRecordAt(bytes, offset, afterSeq)) return offset
+  }
+  return undefined
+}
+
+const isValidAt = (bytes: Buffer, offset: number): boolean => {
+  if (bytes.length - offset < recordHeaderBytes) return false
+  const bodyBytes = bytes.readUInt32LE(offset)
+  const bodyEnd = offset + recordHeaderBytes + bodyBytes
+  return bodyBytes >= seqBytes && bodyBytes <= recordBodyBytesMax && bodyEnd <= bytes.length &&
+    crc32(bytes.subarray(offset + recordHeaderBytes, bodyEnd)) === bytes.readUInt32LE(offset + 4)
+}
 
 /**
- * Reads a whole journal. A record cut short at the end of the file (or followed only by zeros, which
- * is how a file extended but not yet written looks after a crash) is torn: the transaction was never
- * acknowledged, so it is dropped. Anything else unreadable is damage, reported with its offset, and
- * nothing is dropped: a bad checksum with good bytes after it means acknowledged data was lost.
+ * Reads a whole journal. Zeros after the last record are space allocated ahead of use. A record that
+ * does not check out with no whole record anywhere after it is torn: the tail of a write cut short by
+ * a crash, never acknowledged, so it is dropped. A damaged record with a good one after it means
+ * acknowledged data was lost: that is reported with its offset, and nothing is dropped. (Damage to the
+ * very last record cannot be told from a torn write; the dropped bytes are kept aside by the opener.)
  */
 export const scanJournal = (bytes: Buffer): JournalScan => {
+  const fileBytes = bytes.length
   if (bytes.length < journalHeaderBytes) {
     // A crash while the file was being created leaves a prefix of the header (or nothing).
-    if (Buffer.from(journalMagic.subarray(0, bytes.length)).equals(bytes)) return { records: [], end: 0, tornBytes: bytes.length }
+    if (Buffer.from(journalMagic.subarray(0, bytes.length)).equals(bytes)) return { records: [], end: 0, tornBytes: bytes.length, fileBytes }
     throw new JournalDamage(0, "the file does not start with the journal header ECJRNL01")
   }
   if (!Buffer.from(journalMagic).equals(bytes.subarray(0, journalHeaderBytes))) {
@@ -114,34 +156,24 @@ export const scanJournal = (bytes: Buffer): JournalScan => {
   }
   const records: Array<JournalRecord> = []
   let offset = journalHeaderBytes
-  const torn = () => ({ records, end: offset, tornBytes: bytes.length - offset })
   while (offset < bytes.length) {
-    if (bytes.length - offset < recordHeaderBytes) return torn()
-    const bodyBytes = bytes.readUInt32LE(offset)
-    const checksum = bytes.readUInt32LE(offset + 4)
-    const bodyStart = offset + recordHeaderBytes
-    const bodyEnd = bodyStart + bodyBytes
-    const rest = bytes.subarray(offset)
-    if (bodyBytes < seqBytes || bodyBytes > recordBodyBytesMax) {
-      if (allZero(rest)) return torn()
-      throw new JournalDamage(offset, `record at offset ${offset} declares an impossible length of ${bodyBytes} bytes`)
+    const previousSeq = records[records.length - 1]?.seq ?? 0
+    if (!isValidAt(bytes, offset)) {
+      const rest = bytes.subarray(offset)
+      if (allZero(rest)) return { records, end: offset, tornBytes: 0, fileBytes }
+      const later = findLaterRecord(bytes, offset + 1, previousSeq)
+      if (later !== undefined) {
+        throw new JournalDamage(offset, `the record at offset ${offset} is damaged (bad length or checksum), and a good record follows at offset ${later}`)
+      }
+      return { records, end: offset, tornBytes: lastNonZero(rest) + 1, fileBytes }
     }
-    if (bodyEnd > bytes.length) return torn()
-    const body = bytes.subarray(bodyStart, bodyEnd)
-    if (crc32(body) !== checksum) {
-      if (bodyEnd === bytes.length || allZero(rest)) return torn()
-      throw new JournalDamage(
-        offset,
-        `bad checksum in the record at offset ${offset}, with ${bytes.length - bodyEnd} bytes of later records after it`
-      )
-    }
-    const record = decodeBody(body, offset)
-    const previous = records[records.length - 1]
-    if (previous !== undefined && record.seq !== previous.seq + 1) {
-      throw new JournalDamage(offset, `record at offset ${offset} has sequence ${record.seq} after ${previous.seq}`)
+    const bodyEnd = offset + recordHeaderBytes + bytes.readUInt32LE(offset)
+    const record = decodeBody(bytes.subarray(offset + recordHeaderBytes, bodyEnd), offset)
+    if (records.length > 0 && record.seq !== previousSeq + 1) {
+      throw new JournalDamage(offset, `record at offset ${offset} has sequence ${record.seq} after ${previousSeq}`)
     }
     records.push(record)
     offset = bodyEnd
   }
-  return { records, end: offset, tornBytes: 0 }
+  return { records, end: offset, tornBytes: 0, fileBytes }
 }

@@ -8,7 +8,7 @@ import type { CommitLog } from "./sqljs-session.js"
 export interface JournalStats {
   readonly transactions: number
   readonly fsyncs: number
-  /** Journal size on disk, header included. */
+  /** Bytes of records in the journal, header included (the file is larger: space allocated ahead). */
   readonly bytes: number
 }
 
@@ -28,6 +28,14 @@ interface Batch {
 }
 
 /**
+ * The journal grows in steps of this many zero bytes, written and fsynced once. Records then overwrite
+ * allocated blocks, so each commit's fdatasync flushes data only, not the file size and block map
+ * (PostgreSQL preallocates its WAL segments for the same reason).
+ */
+export const journalGrowthBytes = 4 * 1024 * 1024
+const zeros = Buffer.alloc(journalGrowthBytes)
+
+/**
  * Appends committed transactions to the journal with group commit: records wait in an open batch
  * while the previous batch is being written and fsynced, then the whole batch goes out in one write
  * and one fdatasync. No timer: under light load a batch is one transaction and pays one fsync; under
@@ -43,6 +51,8 @@ export const makeJournalWriter = (options: {
   readonly handle: FileHandle
   /** Where the next record goes: the end of the last good record. */
   readonly end: number
+  /** The file's size: bytes past `end` are zeros already allocated. */
+  readonly allocated: number
   /** Sequence number of the last record already in the database. */
   readonly lastSeq: number
   /** Called after each flush with the journal's size, to trigger snapshots. */
@@ -51,6 +61,7 @@ export const makeJournalWriter = (options: {
   Effect.gen(function* () {
     const { handle, path } = options
     let end = options.end
+    let allocated = options.allocated
     let appendedSeq = options.lastSeq
     let durableSeq = options.lastSeq
     let transactions = 0
@@ -60,13 +71,27 @@ export const makeJournalWriter = (options: {
     let failure: SqlError | undefined
     const wake = yield* Queue.sliding<void>(1)
 
-    const write = async (batch: Batch): Promise<void> => {
-      const bytes = Buffer.concat(batch.records, batch.bytes)
+    const writeAt = async (bytes: Buffer, length: number, position: number): Promise<void> => {
       let written = 0
-      while (written < bytes.length) {
-        const result = await handle.write(bytes, written, bytes.length - written, end + written)
+      while (written < length) {
+        const result = await handle.write(bytes, written, length - written, position + written)
         written += result.bytesWritten
       }
+    }
+
+    const grow = async (needed: number): Promise<void> => {
+      while (allocated < needed) {
+        await writeAt(zeros, journalGrowthBytes, allocated)
+        allocated += journalGrowthBytes
+      }
+      // The size changed: a full fsync, once per growth step rather than once per commit.
+      await handle.sync()
+    }
+
+    const write = async (batch: Batch): Promise<void> => {
+      const bytes = Buffer.concat(batch.records, batch.bytes)
+      if (end + bytes.length > allocated) await grow(end + bytes.length)
+      await writeAt(bytes, bytes.length, end)
       await handle.datasync()
     }
 
@@ -132,8 +157,9 @@ export const makeJournalWriter = (options: {
         Effect.tryPromise({
           try: async () => {
             await handle.truncate(journalHeaderBytes)
-            await handle.sync()
             end = journalHeaderBytes
+            allocated = journalHeaderBytes
+            await grow(journalHeaderBytes + journalGrowthBytes)
           },
           catch: (cause) => new SqlError({ cause, message: `could not truncate the journal ${path}: ${String(cause)}` })
         })

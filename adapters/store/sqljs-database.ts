@@ -8,8 +8,18 @@ export type SqlValue = number | string | null | Uint8Array
 /** A row read back: `bigint` only for INTEGER values outside JS's safe integer range. */
 export type CellValue = SqlValue | bigint
 
-/** The pragmas every connection gets: sql.js resets them whenever the database is exported. */
-export const defaultPragmas: ReadonlyArray<string> = ["PRAGMA foreign_keys = ON"]
+/**
+ * The pragmas every connection gets: sql.js resets them whenever the database is exported. The
+ * database lives in wasm memory, so SQLite's own rollback journal need not be a (simulated) file:
+ * keeping it in memory saves creating, writing and deleting one per transaction. Durability is the
+ * durable store's journal's business, not SQLite's.
+ */
+export const defaultPragmas: ReadonlyArray<string> = [
+  "PRAGMA foreign_keys = ON",
+  "PRAGMA journal_mode = MEMORY",
+  "PRAGMA synchronous = OFF",
+  "PRAGMA temp_store = MEMORY"
+]
 
 // Prepared statements are reused by SQL text; the bound keeps wasm memory flat under ad-hoc SQL.
 const statementCacheMax = 256
