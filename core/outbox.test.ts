@@ -1,0 +1,237 @@
+import { SqlClient } from "@effect/sql"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Either, Fiber, Layer, Random, Ref, Schema, TestClock } from "effect"
+import { testStores } from "../adapters/store/testing.js"
+import { OutboxId } from "./domain/outbox.js"
+import { backoffCeilingMs, defaultOutboxSettings, Outbox, OutboxConfig, outboxHandler, type OutboxSettings } from "./outbox.js"
+import { ServiceRejected, ServiceUnavailable } from "./ports/service-errors.js"
+
+const settings: OutboxSettings = { ...defaultOutboxSettings, attemptsMax: 3, batchMax: 10 }
+const Ping = Schema.Struct({ n: Schema.Number })
+
+const rows = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const found = yield* sql`SELECT idempotency_key, state, attempts, next_attempt_ms, last_error, result, payload FROM outbox ORDER BY idempotency_key`
+  return found.map((row) => ({
+    key: String(row["idempotency_key"]),
+    state: String(row["state"]),
+    attempts: Number(row["attempts"]),
+    nextAttemptMs: Number(row["next_attempt_ms"]),
+    lastError: row["last_error"] === null ? null : String(row["last_error"]),
+    result: row["result"] === null ? null : String(row["result"]),
+    payload: String(row["payload"])
+  }))
+})
+
+const enqueuePings = (count: number, kind = "ping") =>
+  Effect.flatMap(Outbox, (outbox) =>
+    Effect.forEach(Array.from({ length: count }, (_, i) => i), (n) => outbox.enqueue({ kind, idempotencyKey: `${kind}:${String(n).padStart(3, "0")}`, payload: { n } }))
+  )
+
+/** A ping handler whose answers the test scripts: sent, unavailable or rejected. */
+const pingHandler = (answer: (n: number) => "ok" | "down" | "no", log: Ref.Ref<ReadonlyArray<string>>) =>
+  outboxHandler({
+    payload: Ping,
+    send: ({ n }, delivery): Effect.Effect<{ readonly echoed: number }, ServiceUnavailable | ServiceRejected> => {
+      const reply = answer(n)
+      const outcome: Effect.Effect<{ readonly echoed: number }, ServiceUnavailable | ServiceRejected> =
+        reply === "ok"
+          ? Effect.succeed({ echoed: n })
+          : reply === "down"
+            ? Effect.fail(new ServiceUnavailable({ service: "ping", detail: "timeout" }))
+            : Effect.fail(new ServiceRejected({ service: "ping", reason: "no such thing" }))
+      return Ref.update(log, (entries) => [...entries, `send ${delivery.idempotencyKey} #${delivery.attempt}`]).pipe(Effect.zipRight(outcome))
+    },
+    onSent: ({ n }, result) => Ref.update(log, (entries) => [...entries, `sent ${n} -> ${result.echoed}`]),
+    onDead: ({ n }, reason) => Ref.update(log, (entries) => [...entries, `dead ${n}: ${reason.slice(0, 20)}`])
+  })
+
+const services = Outbox.Default.pipe(Layer.provide(Layer.succeed(OutboxConfig, settings)))
+
+for (const store of testStores) {
+  const run = <A, E>(effect: Effect.Effect<A, E, Outbox | SqlClient.SqlClient>) =>
+    effect.pipe(Effect.provide(services), Effect.provide(store.layer), Effect.withRandom(Random.make(19)))
+
+  describe(`Outbox on ${store.name}`, () => {
+    it.effect("the same idempotency key twice is one message", () =>
+      run(
+        Effect.gen(function* () {
+          const outbox = yield* Outbox
+          const first = yield* outbox.enqueue({ kind: "ping", idempotencyKey: "k1", payload: { n: 1 } })
+          const second = yield* outbox.enqueue({ kind: "ping", idempotencyKey: "k1", payload: { n: 2 } })
+          expect([first.created, second.created, second.id]).toEqual([true, false, first.id])
+          expect((yield* rows).map((row) => [row.key, row.payload])).toEqual([["k1", '{"n":1}']])
+        })
+      ))
+
+    it.effect("a message joins the caller's transaction: rolled back with it, it was never there", () =>
+      run(
+        Effect.gen(function* () {
+          const outbox = yield* Outbox
+          const sql = yield* SqlClient.SqlClient
+          const failed = yield* Effect.either(sql.withTransaction(Effect.zipRight(outbox.enqueue({ kind: "ping", idempotencyKey: "k1", payload: {} }), Effect.fail("refused"))))
+          expect(Either.isLeft(failed)).toBe(true)
+          expect(yield* rows).toEqual([])
+        })
+      ))
+
+    it.effect("sends due messages, stores the result and runs the completion in the same transaction", () =>
+      run(
+        Effect.gen(function* () {
+          const outbox = yield* Outbox
+          const log = yield* Ref.make<ReadonlyArray<string>>([])
+          yield* enqueuePings(2)
+          const summary = yield* outbox.dispatchDue({ handlers: { ping: pingHandler(() => "ok", log) } })
+          expect(summary).toEqual({ claimed: 2, sent: 2, retried: 0, dead: 0, leaseLost: 0, failed: 0 })
+          expect((yield* rows).map((row) => [row.state, row.attempts, row.result])).toEqual([["sent", 1, '{"echoed":0}'], ["sent", 1, '{"echoed":1}']])
+          expect(yield* Ref.get(log)).toEqual(["send ping:000 #1", "sent 0 -> 0", "send ping:001 #1", "sent 1 -> 1"])
+          expect((yield* outbox.dispatchDue({ handlers: { ping: pingHandler(() => "ok", log) } })).claimed).toBe(0)
+        })
+      ))
+
+    it.effect("an unavailable service is retried with capped exponential backoff, then the message is dead", () =>
+      run(
+        Effect.gen(function* () {
+          const outbox = yield* Outbox
+          const log = yield* Ref.make<ReadonlyArray<string>>([])
+          const handlers = { ping: pingHandler(() => "down", log) }
+          yield* enqueuePings(1)
+          for (const attempt of [1, 2]) {
+            expect((yield* outbox.dispatchDue({ handlers })).retried).toBe(1)
+            const [row] = yield* rows
+            const now = attempt === 1 ? 0 : backoffCeilingMs(settings, 1)
+            const ceiling = backoffCeilingMs(settings, attempt)
+            expect(row?.attempts).toBe(attempt)
+            expect(row?.nextAttemptMs).toBeGreaterThanOrEqual(now + Math.floor(ceiling / 2))
+            expect(row?.nextAttemptMs).toBeLessThanOrEqual(now + ceiling)
+            expect(row?.lastError).toContain("ping is unavailable")
+            // Not due before its time.
+            expect((yield* outbox.dispatchDue({ handlers })).claimed).toBe(0)
+            yield* TestClock.setTime(row?.nextAttemptMs ?? 0)
+          }
+          expect((yield* outbox.dispatchDue({ handlers })).dead).toBe(1)
+          const [dead] = yield* rows
+          expect([dead?.state, dead?.attempts]).toEqual(["dead", 3])
+          expect(dead?.lastError).toContain("gave up after 3 attempts")
+          expect((yield* Ref.get(log)).filter((entry) => entry.startsWith("dead"))).toHaveLength(1)
+          expect(backoffCeilingMs(settings, 50)).toBe(settings.backoffCapMs)
+        })
+      ))
+
+    it.effect("a rejection or an unreadable payload is dead at once", () =>
+      run(
+        Effect.gen(function* () {
+          const outbox = yield* Outbox
+          const log = yield* Ref.make<ReadonlyArray<string>>([])
+          yield* enqueuePings(1)
+          yield* outbox.enqueue({ kind: "ping", idempotencyKey: "ping:bad", payload: { n: "not a number" } })
+          const summary = yield* outbox.dispatchDue({ handlers: { ping: pingHandler(() => "no", log) } })
+          expect([summary.claimed, summary.dead]).toEqual([2, 2])
+          const found = yield* rows
+          expect(found.map((row) => [row.key, row.state, row.attempts])).toEqual([["ping:000", "dead", 1], ["ping:bad", "dead", 1]])
+          expect(found[0]?.lastError).toContain("no such thing")
+          expect(found[1]?.lastError).toContain("does not match")
+          // onDead ran for the one it could read.
+          expect((yield* Ref.get(log)).filter((entry) => entry.startsWith("dead"))).toEqual(["dead 0: ping rejected the re"])
+        })
+      ))
+
+    it.effect("claims only kinds it has handlers for, at most the batch it was given", () =>
+      run(
+        Effect.gen(function* () {
+          const outbox = yield* Outbox
+          const log = yield* Ref.make<ReadonlyArray<string>>([])
+          yield* enqueuePings(15)
+          yield* enqueuePings(2, "other")
+          const handlers = { ping: pingHandler(() => "ok", log) }
+          expect((yield* outbox.dispatchDue({ handlers, limit: 4 })).claimed).toBe(4)
+          // Asking for more than batchMax gets batchMax.
+          expect((yield* outbox.dispatchDue({ handlers, limit: 1000, concurrency: 4 })).claimed).toBe(settings.batchMax)
+          expect((yield* outbox.dispatchDue({ handlers })).claimed).toBe(1)
+          expect((yield* outbox.list({ kind: "other" })).map((m) => m.state)).toEqual(["pending", "pending"])
+          expect((yield* outbox.dispatchDue({ handlers: {} })).claimed).toBe(0)
+        })
+      ))
+
+    it.effect("a handler that dies leaves its row leased; it comes due again when the lease ends", () =>
+      run(
+        Effect.gen(function* () {
+          const outbox = yield* Outbox
+          yield* enqueuePings(1)
+          const crashing = outboxHandler({ payload: Ping, send: () => Effect.dieMessage("bug") })
+          expect((yield* outbox.dispatchDue({ handlers: { ping: crashing } })).failed).toBe(1)
+          const [leased] = yield* rows
+          expect([leased?.state, leased?.attempts, leased?.nextAttemptMs]).toEqual(["pending", 1, settings.leaseMs])
+          expect((yield* outbox.dispatchDue({ handlers: { ping: crashing } })).claimed).toBe(0)
+          yield* TestClock.setTime(settings.leaseMs)
+          const log = yield* Ref.make<ReadonlyArray<string>>([])
+          expect((yield* outbox.dispatchDue({ handlers: { ping: pingHandler(() => "ok", log) } })).sent).toBe(1)
+          expect((yield* rows)[0]?.attempts).toBe(2)
+        })
+      ))
+
+    it.effect("a worker whose lease was taken over writes nothing and runs no completion", () =>
+      run(
+        Effect.gen(function* () {
+          const outbox = yield* Outbox
+          const sql = yield* SqlClient.SqlClient
+          const completed = yield* Ref.make(0)
+          yield* enqueuePings(1)
+          // While this worker waits on the service, another claims the row (its attempt count moves on).
+          const slow = outboxHandler({
+            payload: Ping,
+            send: () => Effect.as(sql`UPDATE outbox SET attempts = attempts + 1`.pipe(Effect.orDie), "late"),
+            onSent: () => Ref.update(completed, (n) => n + 1)
+          })
+          expect((yield* outbox.dispatchDue({ handlers: { ping: slow } })).leaseLost).toBe(1)
+          expect((yield* rows).map((row) => [row.state, row.result])).toEqual([["pending", null]])
+          expect(yield* Ref.get(completed)).toBe(0)
+        })
+      ))
+
+    it.effect("a send that outlasts the timeout counts as unavailable", () =>
+      run(
+        Effect.gen(function* () {
+          const outbox = yield* Outbox
+          yield* enqueuePings(1)
+          const hanging = outboxHandler({ payload: Ping, send: () => Effect.never })
+          const fiber = yield* Effect.fork(outbox.dispatchDue({ handlers: { ping: hanging } }))
+          yield* TestClock.adjust(settings.sendTimeoutMs)
+          expect((yield* Fiber.join(fiber)).retried).toBe(1)
+          expect((yield* rows)[0]?.lastError).toContain(`no answer within ${settings.sendTimeoutMs} ms`)
+        })
+      ))
+
+    it.effect("an operator retries a dead message from a fresh count; only dead ones", () =>
+      run(
+        Effect.gen(function* () {
+          const outbox = yield* Outbox
+          const log = yield* Ref.make<ReadonlyArray<string>>([])
+          const [queued] = yield* enqueuePings(1)
+          if (queued === undefined) return yield* Effect.dieMessage("nothing queued")
+          expect((yield* Effect.flip(outbox.retry(queued.id)))._tag).toBe("OutboxMessageNotDead")
+          yield* outbox.dispatchDue({ handlers: { ping: pingHandler(() => "no", log) } })
+          const again = yield* outbox.retry(queued.id)
+          expect([again.state, again.attempts]).toEqual(["pending", 0])
+          expect((yield* outbox.dispatchDue({ handlers: { ping: pingHandler(() => "ok", log) } })).sent).toBe(1)
+          expect((yield* Effect.flip(outbox.retry(OutboxId.make("obx_missing"))))._tag).toBe("OutboxMessageNotFound")
+          expect((yield* Effect.flip(outbox.get(OutboxId.make("obx_missing"))))._tag).toBe("OutboxMessageNotFound")
+        })
+      ))
+
+    it.effect("concurrent workers send every message exactly once", () =>
+      run(
+        Effect.gen(function* () {
+          const outbox = yield* Outbox
+          const log = yield* Ref.make<ReadonlyArray<string>>([])
+          yield* enqueuePings(40)
+          const handlers = { ping: pingHandler(() => "ok", log) }
+          const summaries = yield* Effect.forEach(Array.from({ length: 8 }), () => outbox.dispatchDue({ handlers, limit: 10 }), { concurrency: "unbounded" })
+          expect(summaries.reduce((sum, s) => sum + s.sent, 0)).toBe(40)
+          const sends = (yield* Ref.get(log)).filter((entry) => entry.startsWith("send"))
+          expect(new Set(sends).size).toBe(40)
+          expect((yield* rows).every((row) => row.state === "sent" && row.attempts === 1)).toBe(true)
+        })
+      ))
+  })
+}
