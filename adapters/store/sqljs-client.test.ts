@@ -201,6 +201,19 @@ describe("sql.js SqlClient", () => {
       assert.instanceOf(error, SqlError)
     }))
 
+  it.effect("refuses data changes that would replay differently, and allows them in reads and DDL", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`CREATE TABLE t (n INTEGER, at TEXT DEFAULT CURRENT_TIMESTAMP)`
+      for (const statement of ["INSERT INTO t (n) VALUES (random())", "UPDATE t SET at = datetime('now')", "INSERT INTO t (n, at) VALUES (1, CURRENT_TIMESTAMP)"]) {
+        const error = yield* Effect.flip(sql.unsafe(statement))
+        assert.include(error.message, "pass it as a parameter")
+        assert.include(error.message, statement)
+      }
+      yield* sql`SELECT random(), datetime('now')`
+      yield* sql`INSERT INTO t (n, at) VALUES (${1}, ${"2026-01-01"})`
+    }).pipe(Effect.provide(memory)))
+
   it.effect("refuses transaction control outside withTransaction", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient

@@ -70,6 +70,24 @@ export const isWrite = (sql: string): boolean => {
   }
 }
 
+const dataChange = /^\s*(INSERT|UPDATE|DELETE|REPLACE|WITH)\b/i
+const nondeterministic =
+  /\b(random|randomblob)\s*\(|\bcurrent_(timestamp|date|time)\b|\b(date|time|datetime|julianday|unixepoch|strftime)\s*\([^)]*'now'/i
+
+/**
+ * The journal replays statements, so a data change must compute the same result every time: one that
+ * calls random() or reads the clock would replay to a different database. Such statements are refused
+ * on every sql.js store, the in-memory one included, so tests catch them long before a crash does.
+ * (DDL may name CURRENT_TIMESTAMP as a column default: the value it produces is not relied on.)
+ */
+export const nondeterminism = (sql: string): string | undefined => {
+  if (!dataChange.test(sql)) return undefined
+  const found = nondeterministic.exec(sql)
+  return found === null
+    ? undefined
+    : `${found[0].trim()} makes this statement give a different result when the journal replays it; compute the value in the application (Clock, the id generator) and pass it as a parameter`
+}
+
 /**
  * What one holder of the database lock sees: a `Connection` for @effect/sql. A transactional session
  * also keeps the transaction's write statements, with a mark per savepoint so a rolled-back savepoint
@@ -142,7 +160,10 @@ export class Session implements Connection {
     }
     const control = parseControl(sql)
     if (control === undefined) {
-      if (this.log === undefined || !isWrite(sql)) return execute(values)
+      if (!isWrite(sql)) return execute(values)
+      const refusal = nondeterminism(sql)
+      if (refusal !== undefined) throw sqlError(sql, new Error(refusal))
+      if (this.log === undefined) return execute(values)
       const statement = { sql, params: values }
       if (this.writes !== undefined) {
         const result = execute(values)
