@@ -223,6 +223,12 @@ export class CardUnitModel {
     return undefined
   }
 
+  /** The card at the RF position, once `rfAbsent` has said there is one (asserted, not assumed). */
+  rfCard(): SimCard {
+    if (this.transport === undefined || this.atGate) throw new Error("sim card unit: no card at the RF position after rfAbsent passed")
+    return this.transport
+  }
+
   /** The `card.rf` fault: the card stops answering and must be activated again. */
   rfLost(nowMs: number, op: string): RfFailure | undefined {
     if (!this.faults.fires("card.rf", nowMs)) return undefined

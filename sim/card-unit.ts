@@ -132,8 +132,7 @@ const makePort = (unit: CardUnitModel): CardUnitService => {
     activate: command(unit, true, (nowMs) => {
       const problem = unit.rfAbsent("activate") ?? unit.rfLost(nowMs, "activate")
       if (problem !== undefined) return Effect.fail(problem)
-      // rfAbsent just checked that a card is at the RF position.
-      const card = unit.transport as NonNullable<typeof unit.transport>
+      const card = unit.rfCard()
       unit.activated = true
       unit.authSector = -1
       return Effect.as(pause(timing.rfMs), { uid: card.uid, protocol: "M" as const, atqa: card.atqa, sak: card.sak })
@@ -147,7 +146,7 @@ const makePort = (unit: CardUnitModel): CardUnitService => {
           (key.length === keyBytes ? undefined : new RfFailure({ reason: "length", detail: `a key is ${keyBytes} bytes, not ${key.length}` })) ??
           unit.rfLost(nowMs, "authenticate")
         if (problem !== undefined) return Effect.fail(problem)
-        const ok = (unit.transport as NonNullable<typeof unit.transport>).keyMatches(sector, keyType, key)
+        const ok = unit.rfCard().keyMatches(sector, keyType, key)
         unit.authSector = ok ? sector : -1
         return Effect.zipRight(
           pause(timing.rfMs),
@@ -159,7 +158,7 @@ const makePort = (unit: CardUnitModel): CardUnitService => {
       command(unit, true, (nowMs) => {
         const problem = unit.rfAbsent("read") ?? unit.blockProblem(sector, block, "read") ?? unit.rfLost(nowMs, "read")
         if (problem !== undefined) return Effect.fail(problem)
-        return Effect.as(pause(timing.rfMs), (unit.transport as NonNullable<typeof unit.transport>).read(sector, block))
+        return Effect.as(pause(timing.rfMs), unit.rfCard().read(sector, block))
       }),
 
     writeBlock: (sector, block, data) =>
@@ -169,7 +168,7 @@ const makePort = (unit: CardUnitModel): CardUnitService => {
           (data.length === blockBytes ? undefined : new RfFailure({ reason: "length", detail: `a block is ${blockBytes} bytes, not ${data.length}` })) ??
           unit.rfLost(nowMs, "write")
         if (problem !== undefined) return Effect.fail(problem)
-        ;(unit.transport as NonNullable<typeof unit.transport>).write(sector, block, data)
+        unit.rfCard().write(sector, block, data)
         return pause(timing.rfMs)
       }),
 
