@@ -7,9 +7,10 @@ import { Coupons } from "../coupons.js"
 import { Ledger } from "../ledger.js"
 import { Orders } from "../orders.js"
 import { Outbox } from "../outbox.js"
+import { OrderFlowHandlers } from "../orders-outbox.js"
 import { Redemptions } from "../redemption.js"
 import { Settlements } from "../settlement.js"
-import { CardUid, OrderId } from "../domain/ids.js"
+import { type CardUid, OrderId } from "../domain/ids.js"
 import { DeliverOrder, PlaceOrder } from "../domain/order.js"
 import { seedWorld, snapshotTables, world } from "./world.js"
 
@@ -23,6 +24,7 @@ export const servicesLayer = Layer.mergeAll(
   Settlements.Default,
   Ledger.Default,
   Outbox.Default,
+  OrderFlowHandlers.Default,
   Auditor.Default
 )
 
@@ -109,3 +111,10 @@ export const deliveredOnCard = (name: string, uid: CardUid, quantity = 1) =>
     const delivery = yield* orders.deliver(DeliverOrder.make({ orderId, medium: { _tag: "card", cardUid: uid } }))
     return { placement, delivery }
   }).pipe(Effect.orDie)
+
+/** One batch of the outbox through the order flow's handlers (the test provides the ports). */
+export const dispatchOutbox = Effect.gen(function* () {
+  const outbox = yield* Outbox
+  const { handlers } = yield* OrderFlowHandlers
+  return yield* outbox.dispatchDue({ handlers })
+})
