@@ -90,6 +90,7 @@ export class Crt591Emulator {
   private takeTimer: ReturnType<typeof setTimeout> | undefined
   private insertedCards = 0
   private closed = false
+  private unsent: Array<Uint8Array> = []
 
   constructor(
     private readonly wire: Wire,
@@ -352,13 +353,24 @@ export class Crt591Emulator {
 
   private transmit(bytes: Uint8Array): void {
     if (this.closed) return
-    const write = () => {
-      if (!this.closed) this.wire.write(bytes).catch((error: unknown) => this.options.log(`write failed: ${String(error)}`))
+    const write = (out: Uint8Array) => {
+      if (!this.closed) this.wire.write(out).catch((error: unknown) => this.options.log(`write failed: ${String(error)}`))
     }
-    if (!this.options.wireTiming) return write()
+    if (!this.options.wireTiming) {
+      // An ACK and an instant reply leave in one write: one syscall, and one wake-up for the host.
+      if (this.unsent.length === 0) {
+        queueMicrotask(() => {
+          const parts = this.unsent
+          this.unsent = []
+          write(parts.length === 1 ? (parts[0] ?? new Uint8Array(0)) : Uint8Array.from(parts.flatMap((p) => Array.from(p))))
+        })
+      }
+      this.unsent.push(bytes)
+      return
+    }
     const now = performance.now()
     this.txFreeAt = Math.max(now, this.txFreeAt) + bytes.length * this.byteMs
-    this.later(this.txFreeAt - now, write)
+    this.later(this.txFreeAt - now, () => write(bytes))
   }
 
   private cancel(timer: ReturnType<typeof setTimeout> | undefined): void {

@@ -175,7 +175,7 @@ export const makeCrt591Link = (
               // Our own command echoed back (a loopback plug, or a pty with echo on) is not a reply.
               if (decoded._tag !== "Reply") break
               const reply = decoded.reply
-              yield* link.write(ACK_BYTES)
+              yield* link.post(ACK_BYTES)
               if (reply.address !== options.address || reply.cm !== cm || reply.pm !== pm) {
                 stats.strayFrames += 1
                 break

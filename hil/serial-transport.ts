@@ -13,6 +13,11 @@ export interface SerialLink {
   readonly line: LineSettings
   /** Queues the bytes for the port and waits until the operating system has taken them. */
   readonly write: (bytes: Uint8Array) => Effect.Effect<void, Offline>
+  /**
+   * Queues the bytes and returns at once. For a last byte whose fate the caller cannot act on (the
+   * closing ACK of an exchange); writes stay in order, and a port that died shows on the next call.
+   */
+  readonly post: (bytes: Uint8Array) => Effect.Effect<void>
   /** The next chunk of received bytes, or `None` when nothing arrived within `timeoutMs`. */
   readonly read: (timeoutMs: number) => Effect.Effect<Option.Option<Uint8Array>, Offline>
   /** Drops whatever has been received and not yet read; returns how many bytes that was. */
@@ -89,5 +94,10 @@ export const openLink = (options: LinkOptions): Effect.Effect<SerialLink, Offlin
       })
     )
 
-    return { path: options.path, line, write, read, discardInput, droppedChunks: () => dropped } satisfies SerialLink
+    const post = (bytes: Uint8Array): Effect.Effect<void> =>
+      Effect.sync(() => {
+        if (closedReason === undefined) connection.write(bytes).catch(() => undefined)
+      })
+
+    return { path: options.path, line, write, post, read, discardInput, droppedChunks: () => dropped } satisfies SerialLink
   })

@@ -22,7 +22,7 @@ export type Wiring = "mock" | "pty"
 
 export const fastDevice = { initMs: 5, moveMs: 10, rfMs: 1 } as const
 export const fastTiming: Crt591Timing = { moveTimeoutMs: 2000, replyTimeoutMs: 1000, pollIntervalMs: 10 }
-export const fastLink: Crt591LinkOptions = { ...defaultLinkOptions, ackTimeoutMs: 100, interByteTimeoutMs: 20 }
+export const fastLink: Crt591LinkOptions = { ...defaultLinkOptions, ackTimeoutMs: 200, interByteTimeoutMs: 20 }
 
 export interface Rig {
   readonly unit: CardUnitService
@@ -88,6 +88,6 @@ export const escposRig = (
     )
     const device = printerDeviceName(a)
     const serial = yield* openLink({ path: a, device, ...(binding === undefined ? {} : { binding }) })
-    const printer = yield* makeCouponPrinter(serial, device, { statusTimeoutMs: 100, printSettleMs: 5, ...options.timing })
+    const printer = yield* makeCouponPrinter(serial, device, { statusTimeoutMs: 500, printSettleMs: 5, ...options.timing })
     return { printer, emulator }
   })
