@@ -1,0 +1,193 @@
+import { SqlClient } from "@effect/sql"
+import { Clock, Context, Effect, Option, Schema } from "effect"
+import { type KioskId, maskPhone, PhoneNumber } from "./domain/ids.js"
+import { KioskNotFound } from "./domain/kiosk.js"
+import { OutboxKinds, type SmsPayload } from "./domain/outbox.js"
+import { DbInt } from "./domain/points.js"
+import {
+  AlreadyRegistered,
+  ChallengeExpired,
+  ChallengeId,
+  ChallengeLocked,
+  ChallengeNotFound,
+  type ChallengePurpose,
+  ChallengeRow,
+  ChallengeStarted,
+  ChallengeUsed,
+  InvalidPhone,
+  TooManyChallenges,
+  UnknownPhone,
+  WrongCode
+} from "./domain/user.js"
+import { newId, newOtpCode } from "./id-generator.js"
+import { Outbox } from "./outbox.js"
+import { codeMatches, hashCode } from "./users-codes.js"
+
+export interface UsersSettings {
+  /** Points granted from `issuer` when a registration is verified; 0 grants nothing. */
+  readonly welcomeGrantPoints: number
+  readonly codeDigits: number
+  readonly codeTtlMs: number
+  /** Wrong codes allowed per challenge; the last one locks it. */
+  readonly codeTriesMax: number
+  readonly sessionTtlMs: number
+  /** Codes sent to one number within `challengeWindowMs`, whatever their purpose. */
+  readonly challengesPerPhoneMax: number
+  readonly challengeWindowMs: number
+}
+
+export const defaultUsersSettings: UsersSettings = {
+  welcomeGrantPoints: 10_000,
+  codeDigits: 6,
+  codeTtlMs: 5 * 60_000,
+  codeTriesMax: 5,
+  sessionTtlMs: 10 * 60_000,
+  challengesPerPhoneMax: 5,
+  challengeWindowMs: 15 * 60_000
+}
+
+/** Provide a value to change the rules; the defaults apply otherwise. */
+export class UsersConfig extends Context.Reference<UsersConfig>()("ecoupon/UsersConfig", {
+  defaultValue: (): UsersSettings => defaultUsersSettings
+}) {}
+
+export type ChallengeRefusal = ChallengeNotFound | ChallengeExpired | ChallengeLocked | ChallengeUsed | WrongCode
+
+/**
+ * One-time code challenges for the users service: `start` makes one and queues its SMS through the
+ * outbox in the same transaction; `verify` checks a code and, if right, claims the challenge and runs
+ * the caller's step in that transaction. A wrong code is the one refusal that writes: its attempt must
+ * count, or the lock after `codeTriesMax` tries would never come. Needs `SqlClient` and `Outbox`.
+ */
+export const makeChallenges = (settings: UsersSettings) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const outbox = yield* Outbox
+    const decodePhone = Schema.decodeUnknownOption(PhoneNumber)
+    const decodeChallengeId = Schema.decodeUnknownOption(ChallengeId)
+    const decodeChallenges = Schema.decodeUnknown(Schema.Array(ChallengeRow))
+
+  const findChallenge = (id: ChallengeId) =>
+    sql`SELECT * FROM otp_challenges WHERE id = ${id}`.pipe(
+      Effect.flatMap(decodeChallenges),
+      Effect.map((rows) => Option.fromNullable(rows[0])),
+      Effect.orDie
+    )
+
+  const smsText = (code: string, purpose: ChallengePurpose) =>
+    `ecoupon ${purpose === "register" ? "registration" : "sign-in"} code ${code}. ` +
+    `Valid ${Math.round(settings.codeTtlMs / 60_000)} min. Nobody from ecoupon will ask you for it.`
+
+  /** Queues a code for the number in the same transaction as its challenge. */
+  const start = (phoneInput: string, purpose: ChallengePurpose, kioskId: KioskId | null) =>
+    Effect.gen(function* () {
+      const decoded = decodePhone(phoneInput)
+      if (Option.isNone(decoded)) return yield* new InvalidPhone({ masked: maskPhone(phoneInput) })
+      const phone = decoded.value
+      const masked = maskPhone(phone)
+      const now = yield* Clock.currentTimeMillis
+      const challengeId = ChallengeId.make(yield* newId("otp"))
+      const code = yield* newOtpCode(settings.codeDigits)
+      const codeHash = yield* hashCode(challengeId, code)
+      const expiresAtMs = now + settings.codeTtlMs
+      return yield* sql.withTransaction(
+        Effect.gen(function* () {
+          const user = yield* sql`SELECT id FROM users WHERE phone = ${phone}`.pipe(Effect.orDie)
+          if (purpose === "register" && user.length > 0) return yield* new AlreadyRegistered({ masked })
+          if (purpose === "identify" && user.length === 0) return yield* new UnknownPhone({ masked })
+          if (kioskId !== null) {
+            const kiosk = yield* sql`SELECT id FROM kiosks WHERE id = ${kioskId}`.pipe(Effect.orDie)
+            if (kiosk.length === 0) return yield* new KioskNotFound({ kioskId })
+          }
+          const windowStartMs = now - settings.challengeWindowMs
+          const recent = yield* sql`
+            SELECT COUNT(*) AS n, MIN(created_at_ms) AS oldest FROM otp_challenges
+            WHERE phone = ${phone} AND created_at_ms > ${windowStartMs}`.pipe(
+            Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ n: DbInt, oldest: Schema.NullOr(DbInt) })))),
+            Effect.orDie
+          )
+          const count = recent[0]?.n ?? 0
+          if (count >= settings.challengesPerPhoneMax) {
+            const oldest = recent[0]?.oldest ?? now
+            return yield* new TooManyChallenges({ masked, retryAfterMs: Math.max(1, oldest + settings.challengeWindowMs - now) })
+          }
+          // A newer code replaces the older ones for the same step: only the latest SMS works.
+          yield* sql`
+            UPDATE otp_challenges SET state = 'expired'
+            WHERE phone = ${phone} AND purpose = ${purpose} AND state = 'open'`.pipe(Effect.orDie)
+          yield* sql`
+            INSERT INTO otp_challenges (id, phone, purpose, kiosk_id, code_hash, attempts, state, created_at_ms, expires_at_ms)
+            VALUES (${challengeId}, ${phone}, ${purpose}, ${kioskId}, ${codeHash}, 0, 'open', ${now}, ${expiresAtMs})`.pipe(Effect.orDie)
+          const payload: SmsPayload = { to: phone, text: smsText(code, purpose) }
+          yield* outbox.enqueue({ kind: OutboxKinds.sms, idempotencyKey: `sms:${challengeId}`, payload })
+          return new ChallengeStarted({ challengeId, purpose, expiresAtMs, codeDigits: settings.codeDigits })
+        })
+      ).pipe(Effect.catchTag("SqlError", Effect.die))
+    })
+
+  const refusalFor = (challenge: ChallengeRow, now: number): ChallengeRefusal | undefined => {
+    const challengeId = challenge.id
+    switch (challenge.state) {
+      case "verified":
+        return new ChallengeUsed({ challengeId })
+      case "locked":
+        return new ChallengeLocked({ challengeId })
+      case "expired":
+        return new ChallengeExpired({ challengeId })
+      case "open":
+        return now >= challenge.expires_at_ms ? new ChallengeExpired({ challengeId }) : undefined
+    }
+  }
+
+  /** The state a challenge moved to under us, as the refusal it means. */
+  const refusalAfterRace = (challengeId: ChallengeId, now: number) =>
+    Effect.flatMap(findChallenge(challengeId), (challenge) =>
+      Effect.fail(Option.match(challenge, { onNone: () => new ChallengeNotFound({ challengeId }), onSome: (row) => refusalFor(row, now) ?? new ChallengeUsed({ challengeId }) }))
+    )
+
+  /**
+   * Checks a code and, if right, runs `onVerified` in the same transaction as the claim of the
+   * challenge. A wrong code commits its attempt and then fails.
+   */
+  const verify = <A, E>(
+    challengeInput: string,
+    code: string,
+    purpose: ChallengePurpose,
+    onVerified: (challenge: ChallengeRow, now: number) => Effect.Effect<A, E>
+  ): Effect.Effect<A, ChallengeRefusal | E> =>
+    Effect.gen(function* () {
+      const decoded = decodeChallengeId(challengeInput)
+      if (Option.isNone(decoded)) return yield* new ChallengeNotFound({ challengeId: challengeInput })
+      const challengeId = decoded.value
+      const now = yield* Clock.currentTimeMillis
+      const outcome = yield* sql.withTransaction(
+        Effect.gen(function* () {
+          const found = yield* findChallenge(challengeId)
+          if (Option.isNone(found) || found.value.purpose !== purpose) return yield* new ChallengeNotFound({ challengeId })
+          const challenge = found.value
+          const refusal = refusalFor(challenge, now)
+          if (refusal !== undefined) return yield* Effect.fail(refusal)
+          if (!(yield* codeMatches(challenge.code_hash, challengeId, code))) {
+            const counted = yield* sql`
+              UPDATE otp_challenges
+              SET attempts = attempts + 1,
+                  state = CASE WHEN attempts + 1 >= ${settings.codeTriesMax} THEN 'locked' ELSE state END
+              WHERE id = ${challengeId} AND state = 'open'
+              RETURNING attempts`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ attempts: DbInt })))), Effect.orDie)
+            const attempts = counted[0]?.attempts
+            if (attempts === undefined) return yield* refusalAfterRace(challengeId, now)
+            const triesLeft = settings.codeTriesMax - attempts
+            return { _tag: "Wrong", error: triesLeft <= 0 ? new ChallengeLocked({ challengeId }) : new WrongCode({ challengeId, triesLeft }) } as const
+          }
+          const claimed = yield* sql`
+            UPDATE otp_challenges SET state = 'verified' WHERE id = ${challengeId} AND state = 'open' RETURNING id`.pipe(Effect.orDie)
+          if (claimed.length === 0) return yield* refusalAfterRace(challengeId, now)
+          return { _tag: "Verified", value: yield* onVerified(challenge, now) } as const
+        })
+      ).pipe(Effect.catchTag("SqlError", Effect.die))
+      if (outcome._tag === "Wrong") return yield* Effect.fail(outcome.error)
+      return outcome.value
+    })
+
+    return { start, verify } as const
+  })
