@@ -125,6 +125,10 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
       Effect.gen(function* () {
         const { orderId } = placement
         yield* note(orderId, "card", "dispensing", null)
+        // A card already in the transport (pushed in at the gate, or left by a fault) would be carried
+        // to the RF position instead of a blank one: it goes to the bin first.
+        const before = yield* Effect.either(unit.status)
+        if (Either.isRight(before) && before.right.position !== "none") yield* captureQuietly
         const dispensed = yield* Effect.either(Effect.zipRight(unit.dispenseToRf, unit.activate))
         if (Either.isLeft(dispensed)) {
           yield* captureQuietly
