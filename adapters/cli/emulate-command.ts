@@ -100,7 +100,7 @@ const crt591 = Command.make(
             case "fault":
               if (arg === undefined || !Object.hasOwn(faultKinds, arg)) return `fault KIND, where KIND is one of: ${Object.keys(faultKinds).join(", ")}`
               emulator.arm(arg as FaultKind)
-              return `armed ${arg}: ${faultKinds[arg as FaultKind]}`
+              return `armed ${arg}, from the next command`
             case "clear":
               if (arg === undefined || !Object.hasOwn(faultKinds, arg)) return "clear KIND"
               emulator.disarm(arg as FaultKind)

@@ -66,11 +66,13 @@ const crt591 = Command.make(
   }
 ).pipe(Command.withDescription("Run the CRT-591 card unit conformance suite against the device on --port"))
 
-const escpos = Command.make("escpos", { port, baud, allowDispense, junit }, (o) => {
+const rtscts = Options.boolean("rtscts").pipe(Options.withDescription("Hardware (RTS/CTS) flow control, for printers set up to use it"))
+
+const escpos = Command.make("escpos", { port, baud, allowDispense, junit, rtscts }, (o) => {
   if (o.allowDispense < 0 || o.baud <= 0) return usageError("counts and rates must not be negative")
   return Effect.gen(function* () {
-    yield* Console.log(`ESC/POS conformance on ${o.port}, ${o.baud} 8N1; may print ${o.allowDispense} page(s)`)
-    const report = yield* runEscPosBench({ path: o.port, line: { baudRate: o.baud }, onResult: printResult }, { allowDispense: o.allowDispense })
+    yield* Console.log(`ESC/POS conformance on ${o.port}, ${o.baud} 8N1${o.rtscts ? " RTS/CTS" : ""}; may print ${o.allowDispense} page(s)`)
+    const report = yield* runEscPosBench({ path: o.port, line: { baudRate: o.baud, rtscts: o.rtscts }, onResult: printResult }, { allowDispense: o.allowDispense })
     yield* finish(report, o.junit)
   })
 }).pipe(Command.withDescription("Run the ESC/POS printer conformance suite against the printer on --port"))
