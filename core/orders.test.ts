@@ -163,6 +163,23 @@ for (const store of testStores) {
         })
       ))
 
+    it.effect("a coupon delivered to the phone is texted to the customer through the outbox", () =>
+      run(
+        Effect.gen(function* () {
+          const orders = yield* Orders
+          const sql = yield* SqlClient.SqlClient
+          const placed = yield* orders.place(placeReq("p", { medium: "phone" }))
+          const delivered = yield* orders.deliver(DeliverOrder.make({ orderId: oid("p"), medium: { _tag: "phone" } }))
+          expect([delivered.medium, delivered.cardUid]).toEqual(["phone", null])
+          const texts = yield* sql<{ idempotency_key: string; payload: string }>`SELECT idempotency_key, payload FROM outbox WHERE kind = 'sms'`
+          expect(texts.map((row) => row.idempotency_key)).toEqual(["sms:coupon:ord_p"])
+          const text = JSON.parse(texts[0]?.payload ?? "{}")
+          expect(text.to).toBe("+821000000001")
+          expect(text.text).toContain(placed.couponCode)
+          expect(yield* orders.deliver(DeliverOrder.make({ orderId: oid("p"), medium: { _tag: "phone" } }))).toEqual(delivered)
+        })
+      ))
+
     it.effect("deliver refuses an unknown order, another medium, and a card that was not dispensed", () =>
       run(
         Effect.gen(function* () {

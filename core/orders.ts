@@ -3,7 +3,8 @@ import { Cards } from "./cards.js"
 import { Coupons } from "./coupons.js"
 import { CardRow } from "./domain/card.js"
 import { CouponRow } from "./domain/coupon.js"
-import { CouponCode, CouponId, OrderId, TransferId } from "./domain/ids.js"
+import { CouponCode, CouponId, OrderId, PhoneNumber, TransferId, type UserId } from "./domain/ids.js"
+import { OutboxKinds, type SmsPayload } from "./domain/outbox.js"
 import { InvalidRequest } from "./domain/invalid-request.js"
 import { KioskNotFound } from "./domain/kiosk.js"
 import { Account } from "./domain/ledger.js"
@@ -41,6 +42,9 @@ export const STALE_BATCH_MAX = 500
 
 /** The key of an order's one submission to its provider. */
 export const providerOrderKey = (orderId: OrderId): string => `provider_order:${orderId}`
+
+/** The key of the text that carries a phone-delivered coupon. */
+export const couponTextKey = (orderId: OrderId): string => `sms:coupon:${orderId}`
 
 /** Another request wrote the same order in the meantime: answer from what it wrote. */
 class Raced extends Data.TaggedError("Raced")<{}> {}
@@ -251,11 +255,28 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
           amount: order.amount,
           deliveredAtMs: now
         }
-        yield* outbox.enqueue({ kind: "provider_order", idempotencyKey: providerOrderKey(orderId), payload })
+        yield* outbox.enqueue({ kind: OutboxKinds.providerOrder, idempotencyKey: providerOrderKey(orderId), payload })
+        if (medium._tag === "phone") yield* textCoupon(order.user_id, orderId, coupon.code, coupon.value_points, now + validityMs)
         return yield* deliveryOf({ ...order, state: "delivered", resolution_key: key, resolved_at_ms: now })
       })
       return sql.withTransaction(write).pipe(Effect.catchTag("SqlError", Effect.die), Effect.withSpan("Orders.deliver"))
     }
+
+    /**
+     * A coupon delivered to the phone is texted to the customer's number through the outbox (the SMS
+     * handler keeps neither number nor text once sent).
+     */
+    const textCoupon = (userId: UserId, orderId: OrderId, code: CouponCode, valuePoints: number, expiresAtMs: number) =>
+      Effect.gen(function* () {
+        const rows = yield* sql`SELECT phone FROM users WHERE id = ${userId}`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ phone: PhoneNumber })))), Effect.orDie)
+        const to = rows[0]?.phone
+        if (to === undefined) return yield* Effect.dieMessage(`user ${userId} of order ${orderId} has no phone number`)
+        const payload: SmsPayload = {
+          to,
+          text: `Your ecoupon ${code} is worth ${valuePoints} points. Show it at the shop before ${new Date(expiresAtMs).toISOString().slice(0, 10)}.`
+        }
+        yield* outbox.enqueue({ kind: OutboxKinds.sms, idempotencyKey: couponTextKey(orderId), payload })
+      })
 
     /** Voids the points, the coupon and the stock of a placed order; in the caller's transaction. */
     const abortPlaced = (order: OrderRow, reason: string, key: string, flagged: boolean, nowMs: number) =>
