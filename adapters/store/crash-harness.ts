@@ -39,8 +39,18 @@ const workerPath = fileURLToPath(new URL("./crash-worker.ts", import.meta.url))
 const projectRoot = fileURLToPath(new URL("../../", import.meta.url))
 const workerReadyTimeoutMs = 30_000
 
+/** What the worker acknowledged, by kind: transfer and order ids, and orders delivered or aborted. */
+interface Acknowledged {
+  readonly transfer: Array<string>
+  readonly order: Array<string>
+  readonly delivered: Array<string>
+  readonly aborted: Array<string>
+}
+
+const kinds = ["transfer", "order", "delivered", "aborted"] as const
+
 interface WorkerRun {
-  readonly acknowledged: ReadonlyArray<string>
+  readonly acknowledged: Acknowledged
 }
 
 /** Runs the worker until `killAfterMs` after it is ready, kills it, and waits for it to be gone. */
@@ -50,7 +60,7 @@ const runWorker = (directory: string, run: number, seed: number, killAfterMs: nu
       cwd: projectRoot,
       stdio: ["ignore", "pipe", "pipe"]
     })
-    const acknowledged: Array<string> = []
+    const acknowledged: Acknowledged = { transfer: [], order: [], delivered: [], aborted: [] }
     let stderr = ""
     let killed = false
     const readyTimer = setTimeout(() => {
@@ -69,7 +79,9 @@ const runWorker = (directory: string, run: number, seed: number, killAfterMs: nu
           child.kill("SIGKILL")
         }, killAfterMs)
       } else if (line.startsWith("ack ")) {
-        acknowledged.push(...line.slice(4).split(" "))
+        const [kind, ...ids] = line.slice(4).split(" ")
+        const known = kinds.find((k) => k === kind)
+        if (known !== undefined) acknowledged[known].push(...ids)
       }
     })
     // "close" comes after the process is gone and its pipes are drained: every ack it wrote is read.
@@ -81,11 +93,17 @@ const runWorker = (directory: string, run: number, seed: number, killAfterMs: nu
   })
 
 /** Reopens the store and checks it against what was acknowledged. */
-const verify = (directory: string, acknowledged: ReadonlyArray<string>) =>
+const verify = (directory: string, acknowledged: Acknowledged) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const present = new Set((yield* sql<{ id: string }>`SELECT id FROM ledger_transfers`).map((row) => row.id))
-    const lost = acknowledged.filter((id) => !present.has(id))
+    const transfers = new Set((yield* sql<{ id: string }>`SELECT id FROM ledger_transfers`).map((row) => row.id))
+    const orderStates = new Map((yield* sql<{ id: string; state: string }>`SELECT id, state FROM orders`).map((row) => [row.id, row.state]))
+    const lost = [
+      ...acknowledged.transfer.filter((id) => !transfers.has(id)).map((id) => `transfer ${id}`),
+      ...acknowledged.order.filter((id) => !orderStates.has(id)).map((id) => `order ${id}`),
+      ...acknowledged.delivered.filter((id) => orderStates.get(id) !== "delivered").map((id) => `delivery of ${id}`),
+      ...acknowledged.aborted.filter((id) => orderStates.get(id) !== "aborted").map((id) => `abort of ${id}`)
+    ]
     const orphanCoupons = yield* sql<{ id: string }>`
       SELECT a.id FROM ledger_accounts a
       WHERE a.kind = 'coupon' AND NOT EXISTS (
@@ -112,15 +130,16 @@ export const runCrashCycles = (options: CrashOptions) =>
       const killAfterMs = minMs + random.integer(Math.max(1, maxMs - minMs))
       const run = yield* Effect.promise(() => runWorker(options.directory, kill, options.seed + kill, killAfterMs))
       const found = yield* verify(options.directory, run.acknowledged)
+      const acknowledged = kinds.reduce((sum, kind) => sum + run.acknowledged[kind].length, 0)
       tally = {
         kills: tally.kills + 1,
-        acknowledged: tally.acknowledged + run.acknowledged.length,
+        acknowledged: tally.acknowledged + acknowledged,
         lost: tally.lost + found.lost.length,
         partial: tally.partial + found.partial.length,
         auditFailures: tally.auditFailures + (found.audit === undefined ? 0 : 1),
         failures: [
           ...tally.failures,
-          ...found.lost.slice(0, 5).map((id) => `kill ${kill}: acknowledged ${id} is missing`),
+          ...found.lost.slice(0, 5).map((what) => `kill ${kill}: acknowledged ${what} is missing`),
           ...found.partial.slice(0, 5).map((what) => `kill ${kill}: ${what}`),
           ...(found.audit === undefined ? [] : [`kill ${kill}: audit failed\n${found.audit}`])
         ].slice(0, 50)
