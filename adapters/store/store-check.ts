@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs"
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
@@ -75,6 +76,9 @@ const checkEmbedded = (directory: string): Effect.Effect<StoreCheckReport, Store
   Effect.scoped(
     Effect.gen(function* () {
       const files = storeFiles(directory)
+      if (!existsSync(directory)) {
+        return yield* new StoreError({ file: directory, message: `there is no store at ${directory}: the directory does not exist (ecoupon db migrate creates one)` })
+      }
       yield* Effect.acquireRelease(
         Effect.try({
           try: () => acquireLock(files.lock),
