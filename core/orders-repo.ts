@@ -1,7 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { CardUid, MerchantId, OfferId, type OrderId, type RegionId } from "./domain/ids.js"
-import { CurrentOffer, type DeliveredMedium, OrderRow, type PlaceOrder } from "./domain/order.js"
+import { CardRow } from "./domain/card.js"
+import { CouponRow } from "./domain/coupon.js"
+import { Abortion, CurrentOffer, type DeliveredMedium, Delivery, OrderRow, type PlaceOrder, Placement } from "./domain/order.js"
+import { SessionAtOtherKiosk, SessionEnded, SessionNotFound, SessionRow, UserNotFound } from "./domain/user.js"
 import { DbInt } from "./domain/points.js"
 
 /**
@@ -141,5 +144,90 @@ export const makeOrdersRepo = Effect.gen(function* () {
   const giveBackStock = (offerId: OfferId, quantity: number) =>
     sql`UPDATE offers SET stock = stock + ${quantity} WHERE id = ${offerId}`.pipe(Effect.orDie, Effect.asVoid)
 
-  return { sql, findOrder, lockOrder, findOffer, soldIn, catalogVersions, takeStock, giveBackStock } as const
+  // --- the answers of place, deliver and abort, rebuilt from what they wrote ---------------------
+
+  const decodeCoupon = Schema.decodeUnknown(Schema.Array(CouponRow))
+  const decodeCard = Schema.decodeUnknown(Schema.Array(CardRow))
+
+  const placementOf = (row: OrderRow) =>
+    new Placement({
+      orderId: row.id,
+      couponId: row.coupon_id,
+      couponCode: row.coupon_code,
+      merchantId: row.merchant_id,
+      offerId: row.offer_id,
+      quantity: row.quantity,
+      unitPricePoints: row.unit_price_points,
+      amountPoints: row.amount,
+      medium: row.medium,
+      placedAtMs: row.placed_at_ms
+    })
+
+  const couponOf = (row: OrderRow) =>
+    sql`SELECT * FROM coupons WHERE id = ${row.coupon_id}`.pipe(
+      Effect.flatMap(decodeCoupon),
+      Effect.orDie,
+      Effect.flatMap((rows) => (rows[0] === undefined ? Effect.dieMessage(`order ${row.id} has no coupon`) : Effect.succeed(rows[0])))
+    )
+
+  const deliveryOf = (row: OrderRow) =>
+    Effect.gen(function* () {
+      const coupon = yield* couponOf(row)
+      const card = coupon.card_uid === null
+        ? []
+        : yield* sql`SELECT * FROM cards WHERE uid = ${coupon.card_uid}`.pipe(Effect.flatMap(decodeCard), Effect.orDie)
+      return new Delivery({
+        orderId: row.id,
+        couponId: coupon.id,
+        couponCode: coupon.code,
+        valuePoints: coupon.value_points,
+        medium: coupon.medium,
+        cardUid: coupon.card_uid,
+        cardDeadlineMs: card[0]?.deadline_ms ?? null,
+        issuedAtMs: coupon.issued_at_ms,
+        expiresAtMs: coupon.expires_at_ms
+      })
+    })
+
+  const abortionOf = (row: OrderRow) => {
+    const resolution = Option.flatMap(Option.fromNullable(row.resolution_key), parseResolution)
+    const retained = Option.isSome(resolution) && resolution.value.op === "abort" ? resolution.value.retainedCardUid : null
+    return new Abortion({ orderId: row.id, couponId: row.coupon_id, reason: row.abort_reason ?? "", retainedCardUid: retained, abortedAtMs: row.resolved_at_ms ?? row.placed_at_ms })
+  }
+
+  const resolveCustomer = (request: PlaceOrder, nowMs: number) =>
+    Effect.gen(function* () {
+      const customer = request.customer
+      if (customer._tag === "user") {
+        const found = yield* sql`SELECT id FROM users WHERE id = ${customer.userId}`.pipe(Effect.orDie)
+        if (found.length === 0) return yield* new UserNotFound({ userId: customer.userId })
+        return customer.userId
+      }
+      const { sessionId } = customer
+      const rows = yield* sql`SELECT * FROM sessions WHERE id = ${sessionId}`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(SessionRow))), Effect.orDie)
+      const session = rows[0]
+      if (session === undefined) return yield* new SessionNotFound({ sessionId })
+      if (session.ended_at_ms !== null) return yield* new SessionEnded({ sessionId, reason: "ended" })
+      if (session.expires_at_ms <= nowMs) return yield* new SessionEnded({ sessionId, reason: "expired" })
+      if (session.kiosk_id !== null && session.kiosk_id !== request.kioskId) {
+        return yield* new SessionAtOtherKiosk({ sessionId, kioskId: session.kiosk_id })
+      }
+      return session.user_id
+    })
+
+  return {
+    sql,
+    findOrder,
+    lockOrder,
+    findOffer,
+    soldIn,
+    catalogVersions,
+    takeStock,
+    giveBackStock,
+    placementOf,
+    couponOf,
+    deliveryOf,
+    abortionOf,
+    resolveCustomer
+  } as const
 })

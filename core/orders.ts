@@ -1,8 +1,6 @@
 import { Clock, Data, Effect, Option, Schema } from "effect"
 import { Cards } from "./cards.js"
 import { Coupons } from "./coupons.js"
-import { CardRow } from "./domain/card.js"
-import { CouponRow } from "./domain/coupon.js"
 import { CouponCode, CouponId, OrderId, PhoneNumber, TransferId, type UserId } from "./domain/ids.js"
 import { OutboxKinds, type SmsPayload } from "./domain/outbox.js"
 import { InvalidRequest } from "./domain/invalid-request.js"
@@ -10,10 +8,8 @@ import { KioskNotFound } from "./domain/kiosk.js"
 import { Account } from "./domain/ledger.js"
 import {
   type AbortOrder,
-  Abortion,
   ABORT_REASON_LENGTH_MAX,
   type DeliverOrder,
-  Delivery,
   InsufficientPoints,
   KioskNotAvailable,
   MediumMismatch,
@@ -32,10 +28,10 @@ import {
   ProviderOrderPayload,
   StaleCatalog
 } from "./domain/order.js"
-import { SessionAtOtherKiosk, SessionEnded, SessionNotFound, SessionRow, UserNotFound } from "./domain/user.js"
+import { UserNotFound } from "./domain/user.js"
 import { newCouponCode, newId } from "./id-generator.js"
 import { Ledger } from "./ledger.js"
-import { abortKey, currentOffer, deliverKey, keyDifference, makeOrdersRepo, parseResolution, placeKey } from "./orders-repo.js"
+import { abortKey, currentOffer, deliverKey, keyDifference, makeOrdersRepo, placeKey } from "./orders-repo.js"
 import { Outbox } from "./outbox.js"
 
 export const STALE_BATCH_MAX = 500
@@ -62,6 +58,11 @@ const pendingId = (orderId: OrderId) => TransferId.make(`order:${orderId}`)
  * A kiosk that restarts mid-order asks `get` and finishes what it started; an order nobody resolves is
  * aborted by `voidStale` after a long timeout and flagged for an operator. A kiosk's own abort of an
  * order the server already voided is answered with that abort (and retains the card it names).
+ *
+ * Cards: `deliver` on card hands over the card `Cards.beginDispense` took for the order (or one the
+ * same customer already holds); `abort` with `retainedCardUid` captures that card into the kiosk's bin
+ * in the same transaction. An abort without it leaves a card still `dispensing` as it is: the kiosk
+ * says where the card went with `Cards.retain` when it knows.
  */
 export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
   effect: Effect.gen(function* () {
@@ -71,74 +72,7 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
     const coupons = yield* Coupons
     const cards = yield* Cards
     const outbox = yield* Outbox
-    const decodeCoupon = Schema.decodeUnknown(Schema.Array(CouponRow))
-    const decodeCard = Schema.decodeUnknown(Schema.Array(CardRow))
-
-    const placementOf = (row: OrderRow) =>
-      new Placement({
-        orderId: row.id,
-        couponId: row.coupon_id,
-        couponCode: row.coupon_code,
-        merchantId: row.merchant_id,
-        offerId: row.offer_id,
-        quantity: row.quantity,
-        unitPricePoints: row.unit_price_points,
-        amountPoints: row.amount,
-        medium: row.medium,
-        placedAtMs: row.placed_at_ms
-      })
-
-    const couponOf = (row: OrderRow) =>
-      sql`SELECT * FROM coupons WHERE id = ${row.coupon_id}`.pipe(
-        Effect.flatMap(decodeCoupon),
-        Effect.orDie,
-        Effect.flatMap((rows) => (rows[0] === undefined ? Effect.dieMessage(`order ${row.id} has no coupon`) : Effect.succeed(rows[0])))
-      )
-
-    const deliveryOf = (row: OrderRow) =>
-      Effect.gen(function* () {
-        const coupon = yield* couponOf(row)
-        const card = coupon.card_uid === null
-          ? []
-          : yield* sql`SELECT * FROM cards WHERE uid = ${coupon.card_uid}`.pipe(Effect.flatMap(decodeCard), Effect.orDie)
-        return new Delivery({
-          orderId: row.id,
-          couponId: coupon.id,
-          couponCode: coupon.code,
-          valuePoints: coupon.value_points,
-          medium: coupon.medium,
-          cardUid: coupon.card_uid,
-          cardDeadlineMs: card[0]?.deadline_ms ?? null,
-          issuedAtMs: coupon.issued_at_ms,
-          expiresAtMs: coupon.expires_at_ms
-        })
-      })
-
-    const abortionOf = (row: OrderRow) => {
-      const resolution = Option.flatMap(Option.fromNullable(row.resolution_key), parseResolution)
-      const retained = Option.isSome(resolution) && resolution.value.op === "abort" ? resolution.value.retainedCardUid : null
-      return new Abortion({ orderId: row.id, couponId: row.coupon_id, reason: row.abort_reason ?? "", retainedCardUid: retained, abortedAtMs: row.resolved_at_ms ?? row.placed_at_ms })
-    }
-
-    const resolveCustomer = (request: PlaceOrder, nowMs: number) =>
-      Effect.gen(function* () {
-        const customer = request.customer
-        if (customer._tag === "user") {
-          const found = yield* sql`SELECT id FROM users WHERE id = ${customer.userId}`.pipe(Effect.orDie)
-          if (found.length === 0) return yield* new UserNotFound({ userId: customer.userId })
-          return customer.userId
-        }
-        const { sessionId } = customer
-        const rows = yield* sql`SELECT * FROM sessions WHERE id = ${sessionId}`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(SessionRow))), Effect.orDie)
-        const session = rows[0]
-        if (session === undefined) return yield* new SessionNotFound({ sessionId })
-        if (session.ended_at_ms !== null) return yield* new SessionEnded({ sessionId, reason: "ended" })
-        if (session.expires_at_ms <= nowMs) return yield* new SessionEnded({ sessionId, reason: "expired" })
-        if (session.kiosk_id !== null && session.kiosk_id !== request.kioskId) {
-          return yield* new SessionAtOtherKiosk({ sessionId, kioskId: session.kiosk_id })
-        }
-        return session.user_id
-      })
+    const { placementOf, couponOf, deliveryOf, abortionOf, resolveCustomer } = repo
 
     const place = (request: PlaceOrder) => {
       const { orderId, kioskId, offerId, quantity, catalogVersion, medium } = request
