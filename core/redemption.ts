@@ -61,6 +61,9 @@ const difference = (stored: string, requested: string): string => {
  * redemption is in a settlement statement, and while the coupon still lives (active or used).
  * `expireDue` sends what is left on expired coupons to their region's institution.
  *
+ * A suspended merchant can still redeem the coupons it sold: the customer paid for them, and
+ * suspension stops new sales (orders), not the honouring of old ones.
+ *
  * Every change to one coupon locks its row first, so concurrent redemptions, rollbacks, expiry and
  * card returns take turns and each sees the balance the others left (invariant 4).
  */
