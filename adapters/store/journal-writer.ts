@@ -1,6 +1,6 @@
 import type { FileHandle } from "node:fs/promises"
 import { SqlError } from "@effect/sql/SqlError"
-import { Deferred, Effect, Exit, FiberId, Queue, type Scope } from "effect"
+import { Deferred, Effect, Either, FiberId, Queue, type Scope } from "effect"
 import { encodeRecord, journalHeaderBytes } from "./journal-format.js"
 import type { CommitLog } from "./sqljs-session.js"
 
@@ -98,7 +98,7 @@ export const makeJournalWriter = (options: {
     const fail = (cause: unknown): void => {
       failure = new SqlError({
         cause,
-        message: `the journal ${path} could not be written at offset ${end} (${String(cause)}); the store refuses further work, restart it to recover from disk`
+        message: `the journal ${path} could not be written at offset ${end} (${cause instanceof Error ? cause.message : String(cause)}); the store refuses further work, restart it to recover from disk`
       })
       for (const batch of [inflight, pending]) if (batch !== undefined) Deferred.unsafeDone(batch.done, Effect.die(failure))
       inflight = undefined
@@ -110,9 +110,9 @@ export const makeJournalWriter = (options: {
         const batch = pending
         pending = undefined
         inflight = batch
-        const exit = yield* Effect.exit(Effect.tryPromise(() => write(batch)))
-        if (Exit.isFailure(exit)) {
-          fail(exit.cause)
+        const result = yield* Effect.either(Effect.tryPromise({ try: () => write(batch), catch: (cause) => cause }))
+        if (Either.isLeft(result)) {
+          fail(result.left)
           return
         }
         inflight = undefined
