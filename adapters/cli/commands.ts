@@ -1,5 +1,7 @@
 import type { Command } from "@effect/cli"
 import type { CommandExecutor, FileSystem, Path, Terminal } from "@effect/platform"
+import { adminCommand } from "./admin-command.js"
+import { auditCommand } from "./audit-command.js"
 import { dbCommand } from "./db-command.js"
 import { emulateCommand } from "./emulate-command.js"
 import { hilCommand } from "./hil-command.js"
@@ -15,4 +17,4 @@ export type AnyCommand = Command.Command<string, CliEnvironment, unknown, any>
  * The subcommands of `ecoupon`, one module each. A command appears here only once it works: `--help`
  * never lists something that is not built.
  */
-export const commands: ReadonlyArray<AnyCommand> = [dbCommand, hilCommand, emulateCommand]
+export const commands: ReadonlyArray<AnyCommand> = [adminCommand, auditCommand, dbCommand, hilCommand, emulateCommand]
