@@ -167,7 +167,7 @@ export const makeChallenges = (settings: UsersSettings) =>
           const challenge = found.value
           const refusal = refusalFor(challenge, now)
           if (refusal !== undefined) return yield* Effect.fail(refusal)
-          if (!(yield* codeMatches(challenge.code_hash, challengeId, code))) {
+          if (!codeMatches(challenge.code_hash, challengeId, code)) {
             const counted = yield* sql`
               UPDATE otp_challenges
               SET attempts = attempts + 1,

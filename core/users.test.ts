@@ -286,6 +286,17 @@ for (const store of testStores) {
         })
       ))
 
+    if (store.name === "sqljs") {
+      // The simulator's promise: one seed, one run. Nothing in registration may wait on the wall clock.
+      it.effect("the same seed gives the same rows, concurrent flows included", () =>
+        Effect.gen(function* () {
+          // A function, not a value: each run needs its own generator seeded afresh.
+          const once = () =>
+            run(Effect.forEach(Array.from({ length: 10 }, (_, i) => i), (n) => registered(n), { concurrency: "unbounded" }).pipe(Effect.zipRight(snapshot)))
+          expect(yield* once()).toBe(yield* once())
+        }))
+    }
+
     it.effect("100 concurrent answers to one challenge verify it once", () =>
       run(
         Effect.gen(function* () {
