@@ -1,4 +1,4 @@
-import { Command } from "@effect/cli"
+import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Array, Effect } from "effect"
 import { commands } from "./commands.js"
@@ -14,4 +14,10 @@ const cli = Array.isNonEmptyReadonlyArray(commands)
   ? Command.run(root.pipe(Command.withSubcommands(commands)), about)
   : Command.run(root, about)
 
-cli(process.argv).pipe(Effect.provide(NodeContext.layer), NodeRuntime.runMain)
+cli(process.argv).pipe(
+  // @effect/cli has already printed what was wrong with the command line (and the usage); the
+  // process only needs the conventional exit status 2, not a second, raw report of the same error.
+  Effect.catchIf(ValidationError.isValidationError, () => Effect.sync(() => void (process.exitCode = 2))),
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain
+)
