@@ -1,0 +1,315 @@
+import { Clock, Effect, Layer, Option, Schema } from "effect"
+import { Cards } from "./cards.js"
+import { Catalog } from "./catalog.js"
+import { BeginDispense, ReturnCard } from "./domain/card.js"
+import { type CardUid, type KioskId, type OrderId, PhoneNumber, type RegionId } from "./domain/ids.js"
+import { type AbortOrder, type DeliverOrder, PlaceOrder } from "./domain/order.js"
+import type { DeviceStatus, ReportedState as TwinReport } from "./domain/twin.js"
+import { type AlreadyRegistered, type ChallengePurpose, ChallengeId, SessionId, type UnknownPhone, type UserNotFound } from "./domain/user.js"
+import { Kiosks } from "./kiosks.js"
+import { Orders } from "./orders.js"
+import {
+  BackendRefused,
+  type CatalogOffer,
+  type CatalogView,
+  type CodeSent,
+  type DesiredState,
+  KioskBackend,
+  type KioskBackendService,
+  type KioskSession,
+  type OrderRequest,
+  type RefusalReason,
+  type ReportedState
+} from "./ports/kiosk-backend.js"
+import { KioskTwins } from "./twin.js"
+import { type ChallengeRefusal, Users } from "./users.js"
+
+/**
+ * The in-process layer of `KioskBackend` for one kiosk (DESIGN §3): what the HTTP API will do for a
+ * kiosk agent, done by calling the core services directly. The simulator runs each kiosk's flow over
+ * it; tests use it to drive the flow without a server.
+ *
+ * Domain refusals become `BackendRefused` with the reason the kiosk flow acts on (`refusalReasons`
+ * below is the whole mapping). In-process there is no network, so nothing is ever
+ * `BackendUnavailable`; a defect (a bug, a broken store) stays a defect.
+ *
+ * Kept per kiosk, in memory, as a kiosk agent's connection would keep it:
+ * - the purpose of each code it asked for (bounded), so `verifyCode` calls the matching step;
+ * - its region's catalog view, reused while the region's version is unchanged and no offer's sale
+ *   window opens or closes (the API would answer such a repeat with 304 Not Modified);
+ * - the twin report it sent last and its version, and the desired state it was last told (what it
+ *   reports as applied).
+ */
+
+/** Which refusal each domain error is, as the kiosk flow sees it. */
+export const refusalReasons = {
+  InvalidPhone: "invalid-phone",
+  AlreadyRegistered: "code-expired",
+  UnknownPhone: "code-expired",
+  // The port has no "wait before asking again"; the kiosk shows the detail, which says how long.
+  TooManyChallenges: "code-locked",
+  ChallengeNotFound: "code-expired",
+  ChallengeExpired: "code-expired",
+  ChallengeUsed: "code-expired",
+  ChallengeLocked: "code-locked",
+  WrongCode: "wrong-code",
+  SessionNotFound: "session-invalid",
+  SessionEnded: "session-invalid",
+  SessionAtOtherKiosk: "session-invalid",
+  UserNotFound: "session-invalid",
+  KioskNotFound: "kiosk-disabled",
+  KioskNotAvailable: "kiosk-disabled",
+  StaleCatalog: "catalog-changed",
+  OfferNotAvailable: "offer-unavailable",
+  OutOfStock: "out-of-stock",
+  InsufficientPoints: "insufficient-points",
+  InvalidRequest: "invalid-request",
+  OrderNotFound: "order-conflict",
+  OrderConflict: "order-conflict",
+  OrderAlreadyAborted: "order-conflict",
+  OrderAlreadyDelivered: "order-conflict",
+  MediumMismatch: "order-conflict",
+  UnknownCard: "unknown-card",
+  CardAlreadyIssued: "card-conflict",
+  CardStateConflict: "card-conflict",
+  CardMismatch: "card-conflict",
+  CardAlreadyReturned: "card-conflict",
+  // The server's own card counts refuse the move: the device and the server disagree about the
+  // stacker or the bin, which an operator must reconcile.
+  NoCardsInStacker: "card-conflict",
+  CaptureBinFull: "card-conflict",
+  RegionNotFound: "kiosk-disabled",
+  TwinReportConflict: "invalid-request"
+} as const satisfies Record<string, RefusalReason>
+
+export type MappedError = { readonly _tag: keyof typeof refusalReasons; readonly message: string }
+
+/** A domain error as the refusal the kiosk flow acts on. */
+export const refusalOf = (error: MappedError): BackendRefused =>
+  new BackendRefused({
+    reason: refusalReasons[error._tag],
+    detail: error.message,
+    ...(error._tag === "StaleCatalog" && "currentVersion" in error && typeof error.currentVersion === "number" ? { currentCatalogVersion: error.currentVersion } : {})
+  })
+
+const refused = <A, R>(effect: Effect.Effect<A, MappedError, R>): Effect.Effect<A, BackendRefused, R> => Effect.mapError(effect, refusalOf)
+
+/** Codes whose purpose the layer remembers; an older challenge is looked up both ways. */
+export const CHALLENGES_REMEMBERED_MAX = 256
+
+const decodePhone = Schema.decodeUnknownOption(PhoneNumber)
+const decodeSessionId = Schema.decodeUnknownOption(SessionId)
+const decodeChallengeId = Schema.decodeUnknownOption(ChallengeId)
+
+const invalid = (detail: string, reason: RefusalReason = "invalid-request") => new BackendRefused({ reason, detail })
+
+/** What a card unit and printer status say about the kiosk as a whole. */
+const deviceStatusOf = (reported: ReportedState): DeviceStatus =>
+  reported.deviceStatus !== "ok" && reported.deviceStatus !== "bin-full"
+    ? "fault"
+    : reported.deviceStatus === "bin-full" || reported.stackerLevel !== "ok" || reported.printerStatus !== "ok"
+      ? "degraded"
+      : "ok"
+
+const make = (kioskId: KioskId) =>
+  Effect.gen(function* () {
+    const users = yield* Users
+    const orders = yield* Orders
+    const cards = yield* Cards
+    const catalog = yield* Catalog
+    const kiosks = yield* Kiosks
+    const twins = yield* KioskTwins
+
+    const purposes = new Map<string, ChallengePurpose>()
+    const remember = (challengeId: string, purpose: ChallengePurpose) => {
+      purposes.set(challengeId, purpose)
+      // Maps iterate in insertion order: the first key is the oldest.
+      if (purposes.size > CHALLENGES_REMEMBERED_MAX) purposes.delete(purposes.keys().next().value ?? challengeId)
+    }
+
+    let regionId: RegionId | undefined
+    const region = Effect.suspend(() =>
+      regionId !== undefined
+        ? Effect.succeed(regionId)
+        : Effect.map(refused(kiosks.get(kioskId)), (kiosk) => {
+            regionId = kiosk.regionId
+            return kiosk.regionId
+          })
+    )
+
+    let cached: { readonly view: CatalogView; readonly regionId: RegionId; readonly validUntilMs: number } | undefined
+    /** The version the kiosk last showed: what it reports as its catalog version. */
+    let shownCatalogVersion = 0
+
+    const requestCode = (phone: string): Effect.Effect<CodeSent, BackendRefused> =>
+      Effect.gen(function* () {
+        const decoded = decodePhone(phone)
+        if (Option.isNone(decoded)) return yield* refusalOf({ _tag: "InvalidPhone", message: "not a mobile number in E.164 form, like +821012345678" })
+        const known = yield* users.findByPhone(decoded.value)
+        const start = (purpose: ChallengePurpose) =>
+          purpose === "register" ? users.startRegistration(decoded.value, kioskId) : users.startIdentification(decoded.value, kioskId)
+        const first: ChallengePurpose = Option.isSome(known) ? "identify" : "register"
+        // The number was registered (or never was) between the look-up and the start: the other step.
+        const started = yield* start(first).pipe(
+          Effect.catchTags({
+            AlreadyRegistered: () => start("identify"),
+            UnknownPhone: () => start("register")
+          }),
+          refused
+        )
+        remember(started.challengeId, started.purpose)
+        return { challengeId: started.challengeId, purpose: started.purpose }
+      })
+
+    const sessionOf = (userId: KioskSession["userId"], sessionId: string, newlyRegistered: boolean) =>
+      Effect.map(users.balance(userId), (balance): KioskSession => ({ sessionId, userId, balancePoints: balance.available, newlyRegistered }))
+
+    const verifyCode = (challengeId: string, code: string): Effect.Effect<KioskSession, BackendRefused> =>
+      Effect.gen(function* () {
+        if (Option.isNone(decodeChallengeId(challengeId))) return yield* refusalOf({ _tag: "ChallengeNotFound", message: `no code challenge ${challengeId.slice(0, 80)}; ask for a new code` })
+        const verify = (purpose: ChallengePurpose): Effect.Effect<KioskSession, ChallengeRefusal | AlreadyRegistered | UnknownPhone | UserNotFound> =>
+          purpose === "register"
+            ? Effect.flatMap(users.verifyRegistration(challengeId, code), (registration) => sessionOf(registration.user.id, registration.session.id, true))
+            : Effect.flatMap(users.verifyIdentification(challengeId, code), (session) => sessionOf(session.userId, session.id, false))
+        const purpose = purposes.get(challengeId)
+        const session = purpose !== undefined
+          ? verify(purpose)
+          // Forgotten (or asked elsewhere): a challenge of the other purpose is "not found" to a step.
+          : verify("identify").pipe(Effect.catchTag("ChallengeNotFound", () => verify("register")))
+        return yield* refused(session)
+      })
+
+    const endSession = (sessionId: string): Effect.Effect<void, BackendRefused> =>
+      Effect.gen(function* () {
+        const id = decodeSessionId(sessionId)
+        if (Option.isNone(id)) return yield* invalid(`no session ${sessionId.slice(0, 80)}`, "session-invalid")
+        yield* refused(users.endSession(id.value))
+      })
+
+    const offerView = (offer: { readonly id: CatalogOffer["offerId"]; readonly merchantId: CatalogOffer["merchantId"]; readonly title: string; readonly pricePoints: number; readonly stock: number; readonly validUntilMs: number }): CatalogOffer => ({
+      offerId: offer.id,
+      merchantId: offer.merchantId,
+      title: offer.title,
+      pricePoints: offer.pricePoints,
+      stock: offer.stock,
+      validUntilMs: offer.validUntilMs
+    })
+
+    const catalogView: Effect.Effect<CatalogView, BackendRefused> = Effect.gen(function* () {
+      const regionOfKiosk = yield* region
+      const nowMs = yield* Clock.currentTimeMillis
+      const current = cached
+      if (current !== undefined && current.regionId === regionOfKiosk && nowMs < current.validUntilMs) {
+        // One indexed look-up: is there any change after the version we hold?
+        const newer = yield* refused(catalog.changesSince(regionOfKiosk, current.view.version, 1))
+        if (newer.length === 0) {
+          shownCatalogVersion = current.view.version
+          return current.view
+        }
+      }
+      const regionCatalog = yield* refused(catalog.catalogForRegion(regionOfKiosk))
+      // Offers whose window has not opened are listed by the catalog; the kiosk shows what is on sale.
+      const onSale = regionCatalog.offers.filter((offer) => offer.validFromMs <= nowMs && nowMs < offer.validUntilMs)
+      const nextBoundaryMs = regionCatalog.offers.reduce(
+        (soonest, offer) => Math.min(soonest, offer.validFromMs > nowMs ? offer.validFromMs : offer.validUntilMs),
+        Number.MAX_SAFE_INTEGER
+      )
+      const view: CatalogView = { version: regionCatalog.version, offers: onSale.map(offerView) }
+      cached = { view, regionId: regionOfKiosk, validUntilMs: nextBoundaryMs }
+      shownCatalogVersion = view.version
+      return view
+    })
+
+
+    const place = (request: OrderRequest) =>
+      Effect.gen(function* () {
+        const sessionId = decodeSessionId(request.sessionId)
+        if (Option.isNone(sessionId)) return yield* invalid(`no session ${request.sessionId.slice(0, 80)}`, "session-invalid")
+        const order = yield* Schema.decodeUnknown(PlaceOrder)({
+          orderId: request.orderId,
+          kioskId,
+          customer: { _tag: "session", sessionId: sessionId.value },
+          offerId: request.offerId,
+          quantity: request.quantity,
+          catalogVersion: request.catalogVersion,
+          medium: request.medium
+        }).pipe(Effect.mapError((error) => invalid(`the order does not read as one: ${error.message}`)))
+        return yield* refused(orders.place(order))
+      })
+
+    const beginDispense = (orderId: OrderId, cardUid: CardUid): Effect.Effect<void, BackendRefused> =>
+      refused(cards.beginDispense(new BeginDispense({ uid: cardUid, kioskId, orderId }))).pipe(Effect.asVoid)
+
+    const order = (orderId: OrderId) => Effect.map(Effect.option(orders.get(orderId)), (found) => found)
+
+    const returnCard = (cardUid: CardUid) => refused(cards.return(new ReturnCard({ uid: cardUid, kioskId })))
+
+    // --- twin ------------------------------------------------------------------------------------------
+
+    let applied: { readonly desiredVersion: number; readonly enabled: boolean; readonly returnDeadlineDays: number; readonly config: Readonly<Record<string, string>> } | undefined
+    let lastReport: { readonly version: number; readonly body: string } | undefined
+
+    const reportState = (reported: ReportedState): Effect.Effect<DesiredState, BackendRefused> =>
+      Effect.gen(function* () {
+        const counts = yield* refused(kiosks.counts(kioskId))
+        if (applied === undefined) {
+          const twin = yield* refused(twins.get(kioskId))
+          applied = { desiredVersion: 0, enabled: twin.desired.enabled, returnDeadlineDays: twin.desired.returnDeadlineDays, config: twin.desired.config }
+          lastReport = { version: twin.reportedVersion, body: "" }
+        }
+        const state: TwinReport = {
+          deviceStatus: deviceStatusOf(reported),
+          // The card unit only knows a level. Until the port carries the kiosk's own count, an empty
+          // stacker reports 0 and otherwise the count the server recorded; a device that says empty
+          // while the server counts cards shows up in the twin's delta.
+          stackerLevel: reported.stackerLevel === "empty" ? 0 : counts.stackerCards,
+          binCount: Math.max(0, reported.binCount),
+          softwareVersion: reported.softwareVersion,
+          appliedDesiredVersion: applied.desiredVersion,
+          enabled: applied.enabled,
+          returnDeadlineDays: applied.returnDeadlineDays,
+          catalogVersion: shownCatalogVersion,
+          config: applied.config
+        }
+        const body = JSON.stringify(state)
+        const previous = lastReport ?? { version: 0, body: "" }
+        const version = previous.body === body ? previous.version : previous.version + 1
+        const twin = yield* twins.report(kioskId, version, state).pipe(
+          // Another agent (or an earlier life of this one) reported since: go past it.
+          Effect.catchTag("TwinReportStale", (stale) => twins.report(kioskId, stale.storedVersion + 1, state)),
+          Effect.catchTag("TwinReportStale", (stale) => Effect.fail({ _tag: "TwinReportConflict" as const, message: stale.message })),
+          refused
+        )
+        lastReport = { version: twin.reportedVersion, body }
+        applied = {
+          desiredVersion: twin.desiredVersion,
+          enabled: twin.desired.enabled,
+          returnDeadlineDays: twin.desired.returnDeadlineDays,
+          config: twin.desired.config
+        }
+        return { version: twin.desiredVersion, enabled: twin.desired.enabled, catalogVersion: twin.desired.catalogVersion ?? twin.regionCatalogVersion }
+      })
+
+    const service: KioskBackendService = {
+      requestCode: (phone) => requestCode(phone).pipe(Effect.withSpan("KioskBackendLocal.requestCode")),
+      verifyCode: (challengeId, code) => verifyCode(challengeId, code).pipe(Effect.withSpan("KioskBackendLocal.verifyCode")),
+      endSession: (sessionId) => endSession(sessionId).pipe(Effect.withSpan("KioskBackendLocal.endSession")),
+      catalog: catalogView.pipe(Effect.withSpan("KioskBackendLocal.catalog")),
+      place: (request) => place(request).pipe(Effect.withSpan("KioskBackendLocal.place")),
+      beginDispense: (orderId, cardUid) => beginDispense(orderId, cardUid).pipe(Effect.withSpan("KioskBackendLocal.beginDispense")),
+      deliver: (request: DeliverOrder) => refused(orders.deliver(request)).pipe(Effect.withSpan("KioskBackendLocal.deliver")),
+      abort: (request: AbortOrder) => refused(orders.abort(request)).pipe(Effect.withSpan("KioskBackendLocal.abort")),
+      order: (orderId) => order(orderId).pipe(Effect.withSpan("KioskBackendLocal.order")),
+      returnCard: (cardUid) => returnCard(cardUid).pipe(Effect.withSpan("KioskBackendLocal.returnCard")),
+      reportState: (reported) => reportState(reported).pipe(Effect.withSpan("KioskBackendLocal.reportState"))
+    }
+    return service
+  })
+
+export type KioskBackendLocalDependencies = Users | Orders | Cards | Catalog | Kiosks | KioskTwins
+
+export const KioskBackendLocal = {
+  /** The backend for kiosk `kioskId`, over the core services in this process. */
+  layer: (kioskId: KioskId): Layer.Layer<KioskBackend, never, KioskBackendLocalDependencies> => Layer.effect(KioskBackend, make(kioskId)),
+  make
+} as const

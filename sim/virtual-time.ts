@@ -1,0 +1,188 @@
+import { Clock, Duration, Effect, Exit, type Fiber, Scheduler } from "effect"
+
+/**
+ * Deterministic virtual time for the fleet simulator: a discrete-event loop behind Effect's `Clock`
+ * and `Scheduler`.
+ *
+ * - Time stands still while there is work: every fiber runs until it blocks. Work is the FIFO of tasks
+ *   Effect's runtime schedules (a fiber resumed, a fiber yielding after its op budget); this class is
+ *   that `Scheduler`, so nothing runs on Node's event loop.
+ * - When no task is left, the earliest timer fires: time jumps to it. Timers are ordered by (time,
+ *   sequence of creation), so two runs that make the same calls fire them in the same order.
+ * - `Clock.sleep` is a timer whose task resumes the sleeping fiber; `at` is a timer with a plain
+ *   callback, for events that need no fiber of their own (an arrival, a wake-up).
+ *
+ * Why not Effect's `TestClock`: it runs on the real scheduler and steps sleeps one `adjust` at a
+ * time; at fleet scale it cost about 2 ms per sleep under load, where this costs a few microseconds
+ * (see `sim/README.md`, "The scheduler", for the measurements).
+ *
+ * Everything run here must be synchronous apart from sleeps and fiber coordination: a fiber that waits
+ * on a real promise would never be resumed in virtual time, so the loop reports it as stalled instead
+ * of skipping ahead. Build layers that load files or WebAssembly before `run`.
+ */
+
+interface Timer {
+  readonly atMs: number
+  readonly seq: number
+  task: (() => void) | undefined
+}
+
+/** Handle to cancel a timer; cancelling one that fired is a no-op. */
+export interface TimerHandle {
+  readonly cancel: () => void
+}
+
+/** A run ended because the program waited on something outside virtual time. */
+export class VirtualTimeStalled extends Error {
+  constructor(readonly nowMs: number) {
+    super(`virtual time stalled at ${nowMs} ms: no timer is set and no fiber can run, yet the program has not finished; something waits on real I/O (a promise) inside the simulation`)
+  }
+}
+
+export interface RunOptions {
+  /** Called whenever time moves, before the timer at the new time fires. Keep it cheap. */
+  readonly onAdvance?: (nowMs: number) => void
+  /** Most timers to fire (a runaway guard); default unbounded. */
+  readonly timersMax?: number
+}
+
+export class VirtualTime {
+  nowMs: number
+  /** Timers fired so far (for figures). */
+  timersFired = 0
+  tasksRun = 0
+  private seq = 0
+  private readonly heap: Array<Timer> = []
+  private tasks: Array<() => void> = []
+  private taskHead = 0
+
+  constructor(startMs = 0) {
+    this.nowMs = startMs
+  }
+
+  /** Runs `task` (plain code, no Effect) when virtual time reaches `atMs` (now if it is past). */
+  at(atMs: number, task: () => void): TimerHandle {
+    const timer: Timer = { atMs: Math.max(atMs, this.nowMs), seq: this.seq++, task }
+    this.push(timer)
+    return {
+      cancel: () => {
+        timer.task = undefined
+      }
+    }
+  }
+
+  /** Pending timers, cancelled ones included until their time comes. */
+  get pendingTimers(): number {
+    return this.heap.length
+  }
+
+  readonly scheduler: Scheduler.Scheduler = {
+    shouldYield: Scheduler.defaultShouldYield,
+    scheduleTask: (task) => {
+      this.tasks.push(task)
+    }
+  }
+
+  readonly clock: Clock.Clock = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => this.nowMs,
+    currentTimeMillis: Effect.sync(() => this.nowMs),
+    unsafeCurrentTimeNanos: () => BigInt(this.nowMs) * 1_000_000n,
+    currentTimeNanos: Effect.sync(() => BigInt(this.nowMs) * 1_000_000n),
+    sleep: (duration) => this.sleep(Duration.toMillis(duration))
+  }
+
+  /** A fiber sleeps `ms` of virtual time; interrupting it cancels its timer. */
+  sleep(ms: number): Effect.Effect<void> {
+    return Effect.async<void>((resume) => {
+      const handle = this.at(this.nowMs + Math.max(0, ms), () => resume(Effect.void))
+      return Effect.sync(handle.cancel)
+    })
+  }
+
+  /**
+   * Runs `effect` to completion in virtual time with this clock and scheduler, returning its exit.
+   * Fibers it forked and left running are abandoned where they stand when it ends.
+   */
+  run<A, E>(effect: Effect.Effect<A, E>, options: RunOptions = {}): Exit.Exit<A, E> {
+    const fiber: Fiber.RuntimeFiber<A, E> = Effect.runFork(Effect.withClock(effect, this.clock), { scheduler: this.scheduler })
+    const timersMax = options.timersMax ?? Number.POSITIVE_INFINITY
+    let fired = 0
+    for (;;) {
+      this.drainTasks()
+      const exit = fiber.unsafePoll()
+      if (exit !== null) return exit
+      const timer = this.pop()
+      if (timer === undefined) {
+        return Exit.die(new VirtualTimeStalled(this.nowMs))
+      }
+      if (timer.atMs !== this.nowMs) {
+        this.nowMs = timer.atMs
+        options.onAdvance?.(this.nowMs)
+      }
+      const task = timer.task
+      if (task === undefined) continue
+      timer.task = undefined
+      this.timersFired++
+      if (++fired > timersMax) return Exit.die(new Error(`virtual time: more than ${timersMax} timers fired; a loop without a bound?`))
+      task()
+    }
+  }
+
+  private drainTasks(): void {
+    while (this.taskHead < this.tasks.length) {
+      const task = this.tasks[this.taskHead]!
+      this.taskHead++
+      this.tasksRun++
+      task()
+      // Compact now and then so a long run does not keep every task it ever ran.
+      if (this.taskHead > 4096 && this.taskHead * 2 > this.tasks.length) {
+        this.tasks = this.tasks.slice(this.taskHead)
+        this.taskHead = 0
+      }
+    }
+    this.tasks.length = 0
+    this.taskHead = 0
+  }
+
+  // --- binary heap ordered by (atMs, seq) ------------------------------------------------------------
+
+  private static before(a: Timer, b: Timer): boolean {
+    return a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq)
+  }
+
+  private push(timer: Timer): void {
+    const heap = this.heap
+    heap.push(timer)
+    let i = heap.length - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!VirtualTime.before(timer, heap[parent]!)) break
+      heap[i] = heap[parent]!
+      i = parent
+    }
+    heap[i] = timer
+  }
+
+  private pop(): Timer | undefined {
+    const heap = this.heap
+    const top = heap[0]
+    if (top === undefined) return undefined
+    const last = heap.pop()!
+    if (heap.length > 0) {
+      let i = 0
+      const n = heap.length
+      for (;;) {
+        const left = 2 * i + 1
+        if (left >= n) break
+        const right = left + 1
+        const child = right < n && VirtualTime.before(heap[right]!, heap[left]!) ? right : left
+        if (!VirtualTime.before(heap[child]!, last)) break
+        heap[i] = heap[child]!
+        i = child
+      }
+      heap[i] = last
+    }
+    return top
+  }
+}
