@@ -1,8 +1,9 @@
 import { ACK, Cm, type Command, decodeBody, encodeReply, hex, hexBytes, NAK, type Reply } from "./crt591-codec.js"
 import { Crt591Device, type DeviceConfig } from "./crt591-device.js"
 import { Crt591Reader } from "./crt591-reader.js"
-import { type Fault, type FaultKind, faultsOfKind } from "./crt591-faults.js"
+import { damageReply, type Fault, type FaultKind, faultsOfKind, wireFaultKinds } from "./crt591-faults.js"
 import { blankCard, type MifareCard } from "./mifare-card.js"
+import { LinePacer, type Timer, type Wire } from "./line-pacer.js"
 import { byteTimeMs, defaultLine, type LineSettings, type PortBinding, SerialConnection, systemBinding } from "./serial-port.js"
 
 /**
@@ -50,10 +51,6 @@ export const defaultEmulatorOptions: Crt591EmulatorOptions = {
   trace: false
 }
 
-export interface Wire {
-  write(bytes: Uint8Array): Promise<void>
-}
-
 export interface EmulatorStats {
   commands: number
   repliesSent: number
@@ -77,28 +74,20 @@ export class Crt591Emulator {
   /** Cards users took from the gate, most recent last (bounded). */
   readonly taken: Array<MifareCard> = []
   private readonly reader = new Crt591Reader()
-  private readonly byteMs: number
+  private readonly pacer: LinePacer
   private readonly faults: Array<Fault>
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>()
   private current: Exchange | undefined
   private busy = false
-  private hostAckTimer: ReturnType<typeof setTimeout> | undefined
-  private idleTimer: ReturnType<typeof setTimeout> | undefined
+  private hostAckTimer: Timer | undefined
+  private idleTimer: Timer | undefined
   private nakOnIdle = false
-  private rxFreeAt = 0
-  private txFreeAt = 0
-  private takeTimer: ReturnType<typeof setTimeout> | undefined
+  private takeTimer: Timer | undefined
   private insertedCards = 0
-  private closed = false
-  private unsent: Array<Uint8Array> = []
 
-  constructor(
-    private readonly wire: Wire,
-    options: Partial<Crt591EmulatorOptions> = {}
-  ) {
+  constructor(wire: Wire, options: Partial<Crt591EmulatorOptions> = {}) {
     this.options = { ...defaultEmulatorOptions, ...options }
     this.device = new Crt591Device(this.options.device)
-    this.byteMs = byteTimeMs(this.options.line)
+    this.pacer = new LinePacer(wire, byteTimeMs(this.options.line), this.options.wireTiming, (error) => this.options.log(`write failed: ${String(error)}`))
     this.faults = [...this.options.faults]
     this.device.faults = {
       jamAtMove: faultsOfKind(this.faults, "jam")[0]?.at,
@@ -177,19 +166,12 @@ export class Crt591Emulator {
   }
 
   close(): void {
-    this.closed = true
-    for (const timer of this.timers) clearTimeout(timer)
-    this.timers.clear()
+    this.pacer.close()
   }
 
   /** Bytes from the host, as they come off the wire. */
   receive(chunk: Uint8Array): void {
-    if (this.closed) return
-    if (!this.options.wireTiming) return this.process(chunk)
-    // The host wrote the chunk at once; a real line would have taken this long to carry it.
-    const now = performance.now()
-    this.rxFreeAt = Math.max(now, this.rxFreeAt) + chunk.length * this.byteMs
-    this.later(this.rxFreeAt - now, () => this.process(chunk))
+    this.pacer.receive(chunk, (c) => this.process(c))
   }
 
   private process(chunk: Uint8Array): void {
@@ -295,19 +277,12 @@ export class Crt591Emulator {
     const reply = exchange.reply
     if (reply === undefined) return
     let frame = encodeReply(reply)
-    if (this.fire("bad-bcc", n)) {
-      frame = frame.slice()
-      frame[frame.length - 1] = (frame[frame.length - 1] ?? 0) ^ 0xff
-      this.options.log(`fault: reply ${n} sent with a bad BCC`)
-    } else if (this.fire("drop-byte", n)) {
-      const at = Math.floor(frame.length / 2)
-      frame = Uint8Array.of(...frame.subarray(0, at), ...frame.subarray(at + 1))
-      this.options.log(`fault: reply ${n} lost byte ${at} on the wire`)
-    } else if (this.fire("corrupt-byte", n)) {
-      frame = frame.slice()
-      const at = Math.floor(frame.length / 2)
-      frame[at] = (frame[at] ?? 0) ^ 0x5a
-      this.options.log(`fault: reply ${n} byte ${at} corrupted on the wire`)
+    for (const kind of wireFaultKinds) {
+      if (!this.fire(kind, n)) continue
+      const damaged = damageReply(kind, frame)
+      frame = damaged.frame
+      this.options.log(`fault: reply ${n} ${damaged.what}`)
+      break
     }
     this.stats.repliesSent += 1
     if (this.options.trace) {
@@ -352,39 +327,14 @@ export class Crt591Emulator {
   }
 
   private transmit(bytes: Uint8Array): void {
-    if (this.closed) return
-    const write = (out: Uint8Array) => {
-      if (!this.closed) this.wire.write(out).catch((error: unknown) => this.options.log(`write failed: ${String(error)}`))
-    }
-    if (!this.options.wireTiming) {
-      // An ACK and an instant reply leave in one write: one syscall, and one wake-up for the host.
-      if (this.unsent.length === 0) {
-        queueMicrotask(() => {
-          const parts = this.unsent
-          this.unsent = []
-          write(parts.length === 1 ? (parts[0] ?? new Uint8Array(0)) : Uint8Array.from(parts.flatMap((p) => Array.from(p))))
-        })
-      }
-      this.unsent.push(bytes)
-      return
-    }
-    const now = performance.now()
-    this.txFreeAt = Math.max(now, this.txFreeAt) + bytes.length * this.byteMs
-    this.later(this.txFreeAt - now, () => write(bytes))
+    this.pacer.transmit(bytes)
   }
 
-  private cancel(timer: ReturnType<typeof setTimeout> | undefined): void {
-    if (timer === undefined) return
-    clearTimeout(timer)
-    this.timers.delete(timer)
+  private later(ms: number, f: () => void): Timer {
+    return this.pacer.later(ms, f)
   }
 
-  private later(ms: number, f: () => void): ReturnType<typeof setTimeout> {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer)
-      if (!this.closed) f()
-    }, Math.max(0, ms))
-    this.timers.add(timer)
-    return timer
+  private cancel(timer: Timer | undefined): void {
+    this.pacer.cancel(timer)
   }
 }

@@ -53,3 +53,22 @@ export const describeFaults = (): string =>
   Object.entries(faultKinds)
     .map(([kind, meaning]) => `  ${kind.padEnd(14)} ${meaning}`)
     .join("\n")
+
+/** The faults that damage a reply on its way to the host, in the order they are tried. */
+export const wireFaultKinds = ["bad-bcc", "drop-byte", "corrupt-byte"] as const
+
+/** The reply frame as the host receives it after `kind` happened on the wire, and what happened. */
+export const damageReply = (kind: (typeof wireFaultKinds)[number], frame: Uint8Array): { readonly frame: Uint8Array; readonly what: string } => {
+  const at = Math.floor(frame.length / 2)
+  const out = frame.slice()
+  switch (kind) {
+    case "bad-bcc":
+      out[out.length - 1] = (out[out.length - 1] ?? 0) ^ 0xff
+      return { frame: out, what: "sent with a bad BCC" }
+    case "drop-byte":
+      return { frame: Uint8Array.of(...frame.subarray(0, at), ...frame.subarray(at + 1)), what: `lost byte ${at} on the wire` }
+    case "corrupt-byte":
+      out[at] = (out[at] ?? 0) ^ 0x5a
+      return { frame: out, what: `byte ${at} corrupted on the wire` }
+  }
+}

@@ -1,4 +1,5 @@
 import { EscPosPrinter, type PrintedPage, type PrinterConfig } from "./escpos-device.js"
+import { LinePacer, type Wire } from "./line-pacer.js"
 import { byteTimeMs, defaultLine, type LineSettings, type PortBinding, SerialConnection, systemBinding } from "./serial-port.js"
 
 /**
@@ -46,29 +47,18 @@ export const defaultEscPosEmulatorOptions: EscPosEmulatorOptions = {
   log: () => {}
 }
 
-export interface Wire {
-  write(bytes: Uint8Array): Promise<void>
-}
-
 export class EscPosEmulator {
   readonly options: EscPosEmulatorOptions
   readonly printer: EscPosPrinter
   /** Powered off or unplugged: takes nothing in, answers nothing. */
   silent = false
-  private readonly byteMs: number
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>()
-  private rxFreeAt = 0
-  private txFreeAt = 0
-  private closed = false
+  private readonly pacer: LinePacer
 
-  constructor(
-    private readonly wire: Wire,
-    options: Partial<EscPosEmulatorOptions> = {}
-  ) {
+  constructor(wire: Wire, options: Partial<EscPosEmulatorOptions> = {}) {
     this.options = { ...defaultEscPosEmulatorOptions, ...options }
+    this.pacer = new LinePacer(wire, byteTimeMs(this.options.line), this.options.wireTiming, (error) => this.options.log(`write failed: ${String(error)}`))
     this.printer = new EscPosPrinter(this.options.printer)
     this.printer.onPage = (page) => this.options.onPage(page)
-    this.byteMs = byteTimeMs(this.options.line)
     for (const fault of this.options.faults) this.arm(fault)
   }
 
@@ -127,41 +117,15 @@ export class EscPosEmulator {
   }
 
   close(): void {
-    this.closed = true
-    for (const timer of this.timers) clearTimeout(timer)
-    this.timers.clear()
+    this.pacer.close()
   }
 
   receive(chunk: Uint8Array): void {
-    if (this.closed || this.silent) return
-    if (!this.options.wireTiming) return this.process(chunk)
-    // The host wrote the chunk at once; a real line would have taken this long to carry it.
-    const now = performance.now()
-    this.rxFreeAt = Math.max(now, this.rxFreeAt) + chunk.length * this.byteMs
-    this.later(this.rxFreeAt - now, () => this.process(chunk))
-  }
-
-  private process(chunk: Uint8Array): void {
     if (this.silent) return
-    const answers = this.printer.feed(chunk)
-    if (answers.length > 0) this.transmit(Uint8Array.from(answers))
-  }
-
-  private transmit(bytes: Uint8Array): void {
-    const write = () => {
-      if (!this.closed) this.wire.write(bytes).catch((error: unknown) => this.options.log(`write failed: ${String(error)}`))
-    }
-    if (!this.options.wireTiming) return write()
-    const now = performance.now()
-    this.txFreeAt = Math.max(now, this.txFreeAt) + bytes.length * this.byteMs
-    this.later(this.txFreeAt - now, write)
-  }
-
-  private later(ms: number, f: () => void): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer)
-      if (!this.closed) f()
-    }, Math.max(0, ms))
-    this.timers.add(timer)
+    this.pacer.receive(chunk, (c) => {
+      if (this.silent) return
+      const answers = this.printer.feed(c)
+      if (answers.length > 0) this.pacer.transmit(Uint8Array.from(answers))
+    })
   }
 }
