@@ -6,7 +6,7 @@ import { testStores } from "../adapters/store/testing.js"
 import { Auditor } from "./audit.js"
 import { Account, AccountId } from "./domain/ledger.js"
 import { TransferId, UserId } from "./domain/ids.js"
-import { Ledger } from "./ledger.js"
+import { BATCH_TRANSFERS_MAX, Ledger, type TransferRequest } from "./ledger.js"
 
 const tid = (s: string) => TransferId.make(s)
 const alice = Account.user(UserId.make("usr_alice"))
@@ -190,6 +190,44 @@ for (const store of testStores) {
         })
       ))
 
+    it.effect("a batch answers each transfer on its own: refusals leave no trace, the rest apply", () =>
+      run(
+        Effect.gen(function* () {
+          const ledger = yield* withUsers
+          yield* ledger.transfer({ id: tid("earlier"), debit: alice, credit: bob, amount: 100, code: "redeem" })
+          const results = yield* ledger.transferBatch([
+            { id: tid("b1"), debit: alice, credit: bob, amount: 300, code: "redeem" },
+            { id: tid("b2"), debit: alice, credit: bob, amount: 10_000, code: "redeem" },
+            { id: tid("b3"), debit: alice, credit: AccountId.make("user:usr_ghost"), amount: 1, code: "redeem" },
+            { id: tid("b4"), debit: alice, credit: bob, amount: 0, code: "redeem" },
+            { id: tid("earlier"), debit: alice, credit: bob, amount: 100, code: "redeem" },
+            { id: tid("earlier"), debit: alice, credit: bob, amount: 101, code: "redeem" },
+            { id: tid("b1"), debit: alice, credit: bob, amount: 300, code: "redeem" },
+            { id: tid("b5"), debit: alice, credit: bob, amount: 200, pending: true, code: "order" }
+          ])
+          expect(results.map((r) => (Either.isRight(r) ? r.right.id : r.left._tag))).toEqual([
+            "b1", "InsufficientFunds", "AccountNotFound", "InvalidTransfer", "earlier", "TransferConflict", "b1", "b5"
+          ])
+          const a = yield* ledger.balance(alice)
+          expect([a.posted, a.debitsPending]).toEqual([600, 200])
+          expect((yield* ledger.balance(bob)).posted).toBe(400)
+          const report = yield* (yield* Auditor).run
+          expect(report.checks.filter((c) => !c.ok)).toEqual([])
+        })
+      ))
+
+    it.effect("a batch larger than the bound is refused whole", () =>
+      run(
+        Effect.gen(function* () {
+          const ledger = yield* withUsers
+          const before = yield* snapshot
+          const tooMany = Array.from({ length: BATCH_TRANSFERS_MAX + 1 }, (_, i) => ({ id: tid(`x${i}`), debit: Account.issuer, credit: alice, amount: 1, code: "grant" as const }))
+          const result = yield* Effect.either(ledger.transferBatch(tooMany))
+          expect(Either.isLeft(result) && result.left.message).toContain(`at most ${BATCH_TRANSFERS_MAX}`)
+          expect(yield* snapshot).toBe(before)
+        })
+      ))
+
     // --- properties ------------------------------------------------------------------------------
 
     type Op =
@@ -322,6 +360,40 @@ for (const store of testStores) {
           })
         ),
       { fastCheck: { numRuns: 40 } }
+    )
+
+    it.effect.prop(
+      "a batch answers and balances exactly as the same transfers sent one by one",
+      [fc.array(opArb.filter((op) => op.kind === "grant" || op.kind === "move" || op.kind === "replay"), { minLength: 1, maxLength: 40 })],
+      ([ops]) =>
+        Effect.gen(function* () {
+          const requests = ops.flatMap((op, i): Array<TransferRequest> => {
+            const target = op.kind === "replay" ? ops[op.target] : op
+            const k = op.kind === "replay" ? op.target : i
+            const bump = op.kind === "replay" && op.conflicting ? 1 : 0
+            if (target?.kind === "grant") return [{ id: tid(`op${k}`), debit: Account.issuer, credit: users[target.user]!, amount: target.amount + bump, code: "grant" as const }]
+            if (target?.kind === "move" && target.from !== target.to) {
+              return [{ id: tid(`op${k}`), debit: users[target.from]!, credit: users[target.to]!, amount: target.amount + bump, pending: target.pending, code: "order" as const }]
+            }
+            return []
+          })
+          const outcome = (batch: boolean) =>
+            run(
+              Effect.gen(function* () {
+                const ledger = yield* Ledger
+                for (const user of users) yield* ledger.openAccount(user, "user")
+                const answers = batch
+                  ? yield* ledger.transferBatch(requests)
+                  : yield* Effect.forEach(requests, (request) => Effect.either(ledger.transfer(request)))
+                const balances = yield* Effect.forEach(users, (user) => Effect.map(ledger.balance(user), (b) => [b.posted, b.debitsPending]))
+                const report = yield* (yield* Auditor).run
+                expect(report.checks.filter((c) => !c.ok)).toEqual([])
+                return { answers: answers.map((a) => (Either.isRight(a) ? `${a.right.id}:${a.right.amount}` : a.left._tag)), balances }
+              })
+            )
+          expect(yield* outcome(true)).toEqual(yield* outcome(false))
+        }),
+      { fastCheck: { numRuns: 25 } }
     )
 
     it.effect.prop(

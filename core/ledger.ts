@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Clock, Data, Effect, Option, Schema } from "effect"
+import { Clock, Data, Effect, Either, Option, Schema } from "effect"
 import {
   AccountId,
   AccountKindConflict,
@@ -44,6 +44,8 @@ export interface ResolveRequest {
 }
 
 export const HISTORY_LIMIT_MAX = 1000
+/** Bounds the work (and the locks held on PostgreSQL) of one batch transaction. */
+export const BATCH_TRANSFERS_MAX = 1000
 
 /** Raised inside the write transaction when the id exists already, to roll it back. */
 class Replay extends Data.TaggedError("Replay")<{}> {}
@@ -99,33 +101,54 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
     }
 
     /**
-     * Debits one account and credits another in ONE statement (statements are the hot path's cost):
-     * both rows come back only if both exist and the debit kept the floor. The floor is checked by
-     * the UPDATE itself, so concurrent debits can never overdraw; PostgreSQL locks both rows in one
-     * index scan, in id order, so concurrent transfers cannot deadlock on them.
+     * Debits one account and credits another in ONE statement (statements are the hot path's cost).
+     * Both rows come back only if both exist and the debit kept the floor; the floor is checked by
+     * the UPDATE itself, so concurrent debits can never overdraw. PostgreSQL locks both rows in one
+     * index scan, in id order, so concurrent transfers cannot deadlock on them. Answers the ids of
+     * the rows it changed: fewer than two means refused, and the caller undoes or rolls back.
      */
-    const move = (debit: AccountId, credit: AccountId, phase: "posted" | "pending", amount: number) =>
+    const applyMove = (debit: AccountId, credit: AccountId, phase: "posted" | "pending", amount: number) => {
+      const debits = sql.literal(`debits_${phase}`)
+      const credits = sql.literal(`credits_${phase}`)
+      const delta = sql`CAST(${amount} AS BIGINT)`
+      return sql<{ readonly id: string }>`
+        UPDATE ledger_accounts SET
+          ${debits} = ${debits} + CASE WHEN id = ${debit} THEN ${delta} ELSE 0 END,
+          ${credits} = ${credits} + CASE WHEN id = ${credit} THEN ${delta} ELSE 0 END
+        WHERE id IN (${debit}, ${credit})
+          AND (id <> ${debit} OR floor_zero = 0 OR credits_posted - debits_posted - debits_pending >= ${delta})
+        RETURNING id`.pipe(Effect.orDie)
+    }
+
+    /** Takes back exactly what `applyMove` did to the rows it reported (no floor: it only restores). */
+    const undoMove = (moved: ReadonlyArray<{ readonly id: string }>, debit: AccountId, credit: AccountId, phase: "posted" | "pending", amount: number) => {
+      const debits = sql.literal(`debits_${phase}`)
+      const credits = sql.literal(`credits_${phase}`)
+      const delta = sql`CAST(${amount} AS BIGINT)`
+      return sql`
+        UPDATE ledger_accounts SET
+          ${debits} = ${debits} - CASE WHEN id = ${debit} THEN ${delta} ELSE 0 END,
+          ${credits} = ${credits} - CASE WHEN id = ${credit} THEN ${delta} ELSE 0 END
+        WHERE id IN ${sql.in(moved.map((row) => row.id))}`.pipe(Effect.orDie, Effect.asVoid)
+    }
+
+    /** Why a move was refused: a missing account, or the debit's floor. */
+    const refusalOf = (debit: AccountId, credit: AccountId, amount: number) =>
       Effect.gen(function* () {
-        const debits = sql.literal(`debits_${phase}`)
-        const credits = sql.literal(`credits_${phase}`)
-        const delta = sql`CAST(${amount} AS BIGINT)`
-        const updated = yield* sql`
-          UPDATE ledger_accounts SET
-            ${debits} = ${debits} + CASE WHEN id = ${debit} THEN ${delta} ELSE 0 END,
-            ${credits} = ${credits} + CASE WHEN id = ${credit} THEN ${delta} ELSE 0 END
-          WHERE id IN (${debit}, ${credit})
-            AND (id <> ${debit} OR floor_zero = 0 OR credits_posted - debits_posted - debits_pending >= ${delta})
-          RETURNING id`.pipe(Effect.orDie)
-        if (updated.length === 2) return
-        // Refused: the transaction rolls back whichever row was updated. Say why.
         for (const account of [debit, credit]) {
           const found = yield* findAccount(account)
-          if (Option.isNone(found)) return yield* new AccountNotFound({ account })
+          if (Option.isNone(found)) return new AccountNotFound({ account })
         }
         const row = Option.getOrThrow(yield* findAccount(debit))
         const available = row.credits_posted - row.debits_posted - row.debits_pending
-        return yield* new InsufficientFunds({ account: debit, available, requested: amount })
+        return new InsufficientFunds({ account: debit, available, requested: amount })
       })
+
+    const move = (debit: AccountId, credit: AccountId, phase: "posted" | "pending", amount: number) =>
+      Effect.flatMap(applyMove(debit, credit, phase, amount), (updated) =>
+        // Refused: the transaction rolls back whichever row was updated.
+        updated.length === 2 ? Effect.void : Effect.flatMap(refusalOf(debit, credit, amount), Effect.fail)
+      )
 
     /** Post or void moves pending counters; the floor was already checked when the pending was made. */
     const settlePending = (account: AccountId, side: "debit" | "credit", amount: number, post: boolean) => {
@@ -157,24 +180,34 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
         return stored.value
       })
 
-    const transfer = (request: TransferRequest): Effect.Effect<Transfer, TransferError> => {
-      const flag: TransferFlag = request.pending === true ? "pending" : "posted"
+    const invalid = ({ amount, debit, credit }: TransferRequest): InvalidTransfer | undefined =>
+      !Number.isSafeInteger(amount) || amount <= 0
+        ? new InvalidTransfer({ reason: `amount must be a whole number of points greater than zero, got ${amount}` })
+        : debit === credit
+          ? new InvalidTransfer({ reason: `debit and credit are the same account (${debit})` })
+          : undefined
+
+    const bodyOf = (request: TransferRequest) => {
+      const flag: "posted" | "pending" = request.pending === true ? "pending" : "posted"
       const ref = request.ref ?? null
+      const expected = (stored: Transfer) => difference(stored, flag, request.debit, request.credit, request.amount, request.code, ref, null)
+      return { flag, ref, phase: request.pending === true ? ("pending" as const) : ("posted" as const), expected }
+    }
+
+    const made = (request: TransferRequest, flag: "posted" | "pending", ref: string | null, now: number) =>
+      // Built from what was just written rather than read back: one statement fewer on the hot path.
+      new Transfer({ id: request.id, debitAccount: request.debit, creditAccount: request.credit, amount: request.amount, flag, state: flag, pendingId: null, code: request.code, ref, createdAtMs: now }, true)
+
+    const transfer = (request: TransferRequest): Effect.Effect<Transfer, TransferError> => {
       const { amount, credit, debit, id, code } = request
-      const expected = (stored: Transfer) => difference(stored, flag, debit, credit, amount, code, ref, null)
-      if (!Number.isSafeInteger(amount) || amount <= 0) {
-        return Effect.fail(new InvalidTransfer({ reason: `amount must be a whole number of points greater than zero, got ${amount}` }))
-      }
-      if (debit === credit) {
-        return Effect.fail(new InvalidTransfer({ reason: `debit and credit are the same account (${debit})` }))
-      }
-      const phase = flag === "pending" ? "pending" : "posted"
+      const { flag, ref, phase, expected } = bodyOf(request)
+      const refused = invalid(request)
+      if (refused !== undefined) return Effect.fail(refused)
       const write = Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         yield* move(debit, credit, phase, amount)
         yield* insertTransfer(id, debit, credit, amount, flag, flag, null, code, ref, now)
-        // Built from what was just written rather than read back: one statement fewer on the hot path.
-        return new Transfer({ id, debitAccount: debit, creditAccount: credit, amount, flag, state: flag, pendingId: null, code, ref, createdAtMs: now }, true)
+        return made(request, flag, ref, now)
       })
       return sql.withTransaction(write).pipe(
         Effect.catchTag("SqlError", (error) => Effect.die(error)),
@@ -185,6 +218,45 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
           AccountNotFound: (error: AccountNotFound) => replayed(id, error, expected)
         }),
         Effect.withSpan("Ledger.transfer", { attributes: { code }, captureStackTrace: false })
+      )
+    }
+
+    /**
+     * Many transfers in one transaction, each with its own result, as TigerBeetle's create_transfers:
+     * one refused transfer (floor, missing account, conflicting replay, bad amount) leaves no trace
+     * and does not stop the others. It is what sweeps and campaign grants use, and it is how the
+     * ledger reaches its throughput: the transaction's fixed cost is paid once per batch. Results come
+     * in request order; a duplicate id within the batch answers like any replay.
+     */
+    const transferBatch = (requests: ReadonlyArray<TransferRequest>): Effect.Effect<ReadonlyArray<Either.Either<Transfer, TransferError>>, InvalidTransfer> => {
+      if (requests.length > BATCH_TRANSFERS_MAX) {
+        return Effect.fail(new InvalidTransfer({ reason: `a batch holds at most ${BATCH_TRANSFERS_MAX} transfers, got ${requests.length}; split it` }))
+      }
+      const one = (request: TransferRequest, now: number): Effect.Effect<Either.Either<Transfer, TransferError>> =>
+        Effect.gen(function* () {
+          const refused = invalid(request)
+          if (refused !== undefined) return Either.left(refused)
+          const { amount, credit, debit, id, code } = request
+          const { flag, ref, phase, expected } = bodyOf(request)
+          const updated = yield* applyMove(debit, credit, phase, amount)
+          const answer = (original: TransferError) => Effect.either(replayed(id, original, expected))
+          if (updated.length < 2) {
+            // No savepoint per transfer: undo the one row that moved, by hand.
+            if (updated.length === 1) yield* undoMove(updated, debit, credit, phase, amount)
+            return yield* answer(yield* refusalOf(debit, credit, amount))
+          }
+          const inserted = yield* Effect.either(insertTransfer(id, debit, credit, amount, flag, flag, null, code, ref, now))
+          if (Either.isLeft(inserted)) {
+            yield* undoMove(updated, debit, credit, phase, amount)
+            return yield* answer(new InvalidTransfer({ reason: `transfer ${id} vanished during its replay check` }))
+          }
+          return Either.right(made(request, flag, ref, now))
+        })
+      return sql.withTransaction(
+        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.forEach(requests, (request) => one(request, now)))
+      ).pipe(
+        Effect.catchTag("SqlError", (error) => Effect.die(error)),
+        Effect.withSpan("Ledger.transferBatch", { attributes: { size: requests.length }, captureStackTrace: false })
       )
     }
 
@@ -251,6 +323,7 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
     return {
       openAccount,
       transfer,
+      transferBatch,
       post: (request: ResolveRequest) => resolve(request, true),
       void: (request: ResolveRequest) => resolve(request, false),
       balance,
