@@ -1,11 +1,11 @@
-import { Effect, Option, Queue, type Scope } from "effect"
+import { Effect, Option, type Scope } from "effect"
 import { Offline } from "../core/ports/hardware-errors.js"
 import { defaultLine, type LineSettings, type PortBinding, SerialConnection, systemBinding } from "./serial-port.js"
 
 /**
  * The serial transport as an Effect resource: a port opened with explicit line settings, received
- * bytes in a bounded queue, a read that always has a timeout, and a close tied to the scope. Protocol
- * readers (CRT-591 frames, ESC/POS status bytes) sit on top of `read`.
+ * bytes in a bounded buffer, a read that always has a timeout, and a close tied to the scope.
+ * Protocol readers (CRT-591 frames, ESC/POS status bytes) sit on top of `read`. One reader at a time.
  */
 
 export interface SerialLink {
@@ -37,13 +37,17 @@ export interface LinkOptions {
   readonly receiveChunksMax?: number
 }
 
-const EMPTY = new Uint8Array(0)
+/** The clock Effect runs on when no test clock is provided. */
+const liveClock = Effect.runSync(Effect.clock)
 
 export const openLink = (options: LinkOptions): Effect.Effect<SerialLink, Offline, Scope.Scope> =>
   Effect.gen(function* () {
     const line: LineSettings = { ...defaultLine, ...options.line }
     const device = options.device
-    const queue = yield* Queue.dropping<Uint8Array>(options.receiveChunksMax ?? 256)
+    const chunksMax = options.receiveChunksMax ?? 256
+    // Received chunks, oldest first, and the one reader waiting for the next chunk, if any.
+    const received: Array<Uint8Array> = []
+    let waiter: ((chunk: Uint8Array | undefined) => void) | undefined
     let closedReason: string | undefined
     let dropped = 0
 
@@ -55,13 +59,20 @@ export const openLink = (options: LinkOptions): Effect.Effect<SerialLink, Offlin
       }),
       (c) => Effect.promise(() => c.close())
     )
+    const wake = (chunk: Uint8Array | undefined) => {
+      const w = waiter
+      waiter = undefined
+      w?.(chunk)
+    }
     connection.onData = (chunk) => {
-      if (!queue.unsafeOffer(chunk)) dropped += 1
+      if (waiter !== undefined) wake(chunk)
+      else if (received.length < chunksMax) received.push(chunk)
+      else dropped += 1
     }
     connection.onClose = (reason) => {
       closedReason = reason ?? "port closed"
-      // Wakes a reader blocked in `take` so it sees the port is gone instead of timing out.
-      queue.unsafeOffer(EMPTY)
+      // A reader waiting for bytes learns at once that the port is gone, instead of timing out.
+      wake(undefined)
     }
 
     const gone = () => new Offline({ device, detail: `${options.path} went away (${closedReason ?? "closed"})` })
@@ -75,24 +86,54 @@ export const openLink = (options: LinkOptions): Effect.Effect<SerialLink, Offlin
             : new Offline({ device, detail: `write to ${options.path} failed: ${error instanceof Error ? error.message : String(error)}` })
       })
 
-    const read = (timeoutMs: number): Effect.Effect<Option.Option<Uint8Array>, Offline> =>
-      Effect.suspend(() => {
-        if (closedReason !== undefined) return Effect.fail(gone())
-        return Queue.take(queue).pipe(
-          Effect.timeoutOption(Math.max(0, timeoutMs)),
-          Effect.flatMap((chunk) =>
-            Option.isSome(chunk) && chunk.value.length === 0 && closedReason !== undefined ? Effect.fail(gone()) : Effect.succeed(chunk)
-          )
-        )
+    const settle = (chunk: Uint8Array | undefined): Effect.Effect<Option.Option<Uint8Array>, Offline> =>
+      chunk === undefined ? Effect.fail(gone()) : Effect.succeed(Option.some(chunk))
+
+    /** Waits for the next chunk with no time limit; interruption withdraws the wait. */
+    const nextChunk = Effect.async<Option.Option<Uint8Array>, Offline>((resume) => {
+      waiter = (chunk) => resume(settle(chunk))
+      return Effect.sync(() => {
+        waiter = undefined
+      })
+    })
+
+    /**
+     * Under the live clock the time limit is a plain timer: the same semantics as Effect's timeout
+     * without forking two fibers per read, which at one read per exchange was most of the garbage
+     * (and so of the GC pauses) of a status exchange. Under a test clock it is Effect's timeout, so
+     * tests can move time by hand.
+     */
+    const timedLive = (timeoutMs: number) =>
+      Effect.async<Option.Option<Uint8Array>, Offline>((resume) => {
+        const timer = setTimeout(() => {
+          waiter = undefined
+          resume(Effect.succeed(Option.none()))
+        }, timeoutMs)
+        waiter = (chunk) => {
+          clearTimeout(timer)
+          resume(settle(chunk))
+        }
+        return Effect.sync(() => {
+          clearTimeout(timer)
+          waiter = undefined
+        })
       })
 
-    const discardInput = Queue.takeAll(queue).pipe(
-      Effect.map((chunks) => {
-        let n = 0
-        for (const chunk of chunks) n += chunk.length
-        return n
+    const read = (timeoutMs: number): Effect.Effect<Option.Option<Uint8Array>, Offline> =>
+      Effect.clockWith((clock) => {
+        if (closedReason !== undefined) return Effect.fail(gone())
+        const chunk = received.shift()
+        if (chunk !== undefined) return Effect.succeed(Option.some(chunk))
+        const ms = Math.max(0, timeoutMs)
+        return clock === liveClock ? timedLive(ms) : Effect.map(Effect.timeoutOption(nextChunk, ms), Option.flatten)
       })
-    )
+
+    const discardInput = Effect.sync(() => {
+      let n = 0
+      for (const chunk of received) n += chunk.length
+      received.length = 0
+      return n
+    })
 
     const post = (bytes: Uint8Array): Effect.Effect<void> =>
       Effect.sync(() => {
