@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Exit, Layer } from "effect"
+import { Cause, Effect, Either, Exit, Fiber, Layer } from "effect"
 import * as SqljsClient from "./sqljs-client.js"
 import { SqljsStore } from "./sqljs-client.js"
 import type { CommitLog, LoggedStatement } from "./sqljs-session.js"
@@ -119,6 +119,29 @@ describe("sql.js SqlClient", () => {
         })
       )
       assert.deepStrictEqual(yield* sql`SELECT name FROM items ORDER BY id`, [{ name: "outer" }, { name: "second inner" }])
+    }).pipe(Effect.provide(memory)))
+
+  it.live("rolls back an interrupted transaction and frees the lock for the next one", () =>
+    Effect.gen(function* () {
+      const sql = yield* withTable
+      const entered = yield* Effect.makeLatch(false)
+      const fiber = yield* Effect.fork(
+        sql.withTransaction(Effect.zipRight(sql`INSERT INTO items ${sql.insert({ name: "interrupted" })}`, Effect.zipRight(entered.open, Effect.never)))
+      )
+      yield* entered.await
+      yield* Fiber.interrupt(fiber)
+      yield* sql.withTransaction(sql`INSERT INTO items ${sql.insert({ name: "next" })}`).pipe(Effect.timeout("2 seconds"))
+      assert.deepStrictEqual(yield* sql`SELECT name FROM items`, [{ name: "next" }])
+    }).pipe(Effect.provide(memory)))
+
+  it.effect("rolls back a transaction that dies, and the defect reaches the caller", () =>
+    Effect.gen(function* () {
+      const sql = yield* withTable
+      const exit = yield* Effect.exit(sql.withTransaction(Effect.zipRight(sql`INSERT INTO items ${sql.insert({ name: "doomed" })}`, Effect.dieMessage("bug"))))
+      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+      assert.deepStrictEqual(yield* sql`SELECT name FROM items`, [])
+      yield* sql.withTransaction(sql`INSERT INTO items ${sql.insert({ name: "after" })}`)
+      assert.deepStrictEqual(yield* sql`SELECT name FROM items`, [{ name: "after" }])
     }).pipe(Effect.provide(memory)))
 
   it.effect("serialises 100 concurrent read-modify-write transactions", () =>
