@@ -146,9 +146,15 @@ export class Crt591Emulator {
 
   /** A user pushes a card into the gate: the last card taken, or a fresh one. False when refused. */
   insertCard(card?: MifareCard): boolean {
-    this.insertedCards += 1
-    const inserted = card ?? this.taken.pop() ?? blankCard(this.device.config.uidSeed + 0x5eed, this.insertedCards)
-    if (!this.device.insert(inserted)) return false
+    const fromHand = card === undefined ? this.taken.at(-1) : undefined
+    const inserted = card ?? fromHand ?? blankCard(this.device.config.uidSeed + 0x5eed, this.insertedCards + 1)
+    if (!this.device.insert(inserted)) {
+      this.options.log(`card ${inserted.uidHex} refused at the gate (front entry ${this.device.frontEntry ? "on, but the unit holds a card" : "off"})`)
+      return false
+    }
+    // The card leaves the hand only once the unit has it.
+    if (fromHand !== undefined) this.taken.pop()
+    else if (card === undefined) this.insertedCards += 1
     this.options.log(`card ${inserted.uidHex} inserted at the gate`)
     this.later(this.device.config.moveMs, () => this.device.carryInserted())
     return true
