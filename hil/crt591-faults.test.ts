@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { faultKinds, parseFaults } from "./crt591-faults.js"
-import { parsePrinterFaults } from "./escpos-emulator.js"
+import { parsePrinterFaults } from "./escpos-faults.js"
 
 describe("emulator --faults syntax", () => {
   it("reads kinds with and without @N, with defaults", () => {

@@ -2,9 +2,8 @@ import { Command, Options } from "@effect/cli"
 import { appendFile } from "node:fs/promises"
 import { createInterface } from "node:readline"
 import { Console, Effect } from "effect"
-import { Crt591Emulator } from "../../hil/crt591-emulator.js"
 import { describeFaults, type FaultKind, faultKinds, parseFaults } from "../../hil/crt591-faults.js"
-import { EscPosEmulator, parsePrinterFaults, type PrinterFaultKind, printerFaultKinds } from "../../hil/escpos-emulator.js"
+import { parsePrinterFaults, type PrinterFaultKind, printerFaultKinds } from "../../hil/escpos-faults.js"
 
 /**
  * `ecoupon emulate crt591|escpos --port PATH`: stands in for a card unit or a printer on a serial
@@ -15,6 +14,10 @@ import { EscPosEmulator, parsePrinterFaults, type PrinterFaultKind, printerFault
 const port = Options.text("port").pipe(Options.withDescription("Serial port to answer on: one end of a socat pty pair, or a real port wired to the host"))
 const baud = Options.integer("baud").pipe(Options.withDefault(9600), Options.withDescription("Baud rate (8N1); also sets the emulated wire time"))
 const noWireTiming = Options.boolean("no-wire-timing").pipe(Options.withDescription("Answer as fast as possible instead of at the baud rate's pace"))
+
+// The emulators load serialport's native binding: imported when the command runs (see hil-command.ts).
+const loadCrt591 = () => import("../../hil/crt591-emulator.js")
+const loadEscPos = () => import("../../hil/escpos-emulator.js")
 
 const usageError = (message: string) => Effect.zipRight(Console.error(`ecoupon emulate: ${message}`), Effect.sync(() => void (process.exitCode = 1)))
 
@@ -69,8 +72,8 @@ const crt591 = Command.make(
     return Effect.scoped(
       Effect.gen(function* () {
         const { emulator } = yield* serve(
-          () =>
-            Crt591Emulator.open(o.port, {
+          async () =>
+            (await loadCrt591()).Crt591Emulator.open(o.port, {
               address: o.address,
               line: { baudRate: o.baud, dataBits: 8, parity: "none", stopBits: 1, rtscts: false },
               wireTiming: !o.noWireTiming,
@@ -137,8 +140,8 @@ const escpos = Command.make(
     return Effect.scoped(
       Effect.gen(function* () {
         const { emulator } = yield* serve(
-          () =>
-            EscPosEmulator.open(o.port, {
+          async () =>
+            (await loadEscPos()).EscPosEmulator.open(o.port, {
               line: { baudRate: o.baud, dataBits: 8, parity: "none", stopBits: 1, rtscts: false },
               wireTiming: !o.noWireTiming,
               printer: { paperLines: o.paperLines },

@@ -2,9 +2,12 @@ import { Command, Options } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
 import { Console, Effect, Option } from "effect"
 import { formatResult, formatSummary, junitXml } from "../../hil/conformance/report.js"
-import { runCrt591Bench, runEscPosBench } from "../../hil/conformance/run.js"
 import { counts, type CheckResult, type SuiteReport } from "../../hil/conformance/suite.js"
-import { listPorts } from "../../hil/serial-ports.js"
+
+// The serial modules load serialport's native binding: imported when a command runs, so that
+// every other command starts without it (and still works where no prebuilt binding exists).
+const bench = Effect.promise(() => import("../../hil/conformance/run.js"))
+const portList = Effect.promise(() => import("../../hil/serial-ports.js"))
 
 /**
  * `ecoupon hil crt591|escpos --port PATH`: the bench conformance suite against whatever is on the
@@ -57,6 +60,7 @@ const crt591 = Command.make(
     return Effect.gen(function* () {
       yield* Console.log(`CRT-591 conformance on ${o.port}, ${o.baud} 8N1, address ${o.address}; may dispense ${o.allowDispense} card(s)`)
       if (o.insertWaitMs > 0) yield* Console.log(`When front entry is enabled, insert a card at the gate within ${o.insertWaitMs} ms.`)
+      const { runCrt591Bench } = yield* bench
       const report = yield* runCrt591Bench(
         { path: o.port, line: { baudRate: o.baud }, address: o.address, onResult: printResult },
         { allowDispense: o.allowDispense, takeTimeoutMs: o.takeTimeoutMs, insertWaitMs: o.insertWaitMs }
@@ -72,6 +76,7 @@ const escpos = Command.make("escpos", { port, baud, allowDispense, junit, rtscts
   if (o.allowDispense < 0 || o.baud <= 0) return usageError("counts and rates must not be negative")
   return Effect.gen(function* () {
     yield* Console.log(`ESC/POS conformance on ${o.port}, ${o.baud} 8N1${o.rtscts ? " RTS/CTS" : ""}; may print ${o.allowDispense} page(s)`)
+    const { runEscPosBench } = yield* bench
     const report = yield* runEscPosBench({ path: o.port, line: { baudRate: o.baud, rtscts: o.rtscts }, onResult: printResult }, { allowDispense: o.allowDispense })
     yield* finish(report, o.junit)
   })
@@ -79,6 +84,7 @@ const escpos = Command.make("escpos", { port, baud, allowDispense, junit, rtscts
 
 const ports = Command.make("ports", {}, () =>
   Effect.gen(function* () {
+    const { listPorts } = yield* portList
     const listing = yield* Effect.promise(listPorts)
     if (listing._tag === "Enumerated") {
       if (listing.ports.length === 0) return yield* Console.log("no serial ports found")
