@@ -27,6 +27,10 @@ export const openPtyPair = (options: { readonly timeoutMs?: number; readonly soc
     const child = spawn(options.socatPath ?? "socat", ["-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"], {
       stdio: ["ignore", "ignore", "pipe"]
     })
+    // If this process ends without closing the pair (a crash, an unhandled error), socat goes too.
+    const killOnExit = () => child.kill("SIGKILL")
+    process.once("exit", killOnExit)
+    child.once("exit", () => process.removeListener("exit", killOnExit))
     let stderr = ""
     let settled = false
     const fail = (detail: string) => {
@@ -60,7 +64,6 @@ export const openPtyPair = (options: { readonly timeoutMs?: number; readonly soc
 const stop = (child: ChildProcess): Promise<void> =>
   new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.removeAllListeners("exit")
     const timer = setTimeout(() => child.kill("SIGKILL"), 2000)
     child.once("exit", () => {
       clearTimeout(timer)
