@@ -5,6 +5,7 @@ import { auditCommand } from "./audit-command.js"
 import { dbCommand } from "./db-command.js"
 import { emulateCommand } from "./emulate-command.js"
 import { hilCommand } from "./hil-command.js"
+import { simCommand } from "./sim-command.js"
 
 /** What every command may ask of the environment: the Node context provided in `main.ts`. */
 export type CliEnvironment = CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path | Terminal.Terminal
@@ -17,4 +18,4 @@ export type AnyCommand = Command.Command<string, CliEnvironment, unknown, any>
  * The subcommands of `ecoupon`, one module each. A command appears here only once it works: `--help`
  * never lists something that is not built.
  */
-export const commands: ReadonlyArray<AnyCommand> = [adminCommand, auditCommand, dbCommand, hilCommand, emulateCommand]
+export const commands: ReadonlyArray<AnyCommand> = [adminCommand, auditCommand, dbCommand, hilCommand, emulateCommand, simCommand]

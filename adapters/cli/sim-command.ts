@@ -1,0 +1,161 @@
+import { Command, Options } from "@effect/cli"
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { Console, Effect, Either, Option } from "effect"
+import { describeConfig, type FleetConfig, fleetConfig } from "../../sim/fleet-config.js"
+import type { FleetKpis } from "../../sim/fleet-kpis.js"
+import type { EventSink } from "../../sim/fleet-log.js"
+import { runFleet } from "../../sim/fleet.js"
+import { formatDuration, renderReport } from "../../sim/report-html.js"
+
+/**
+ * `ecoupon sim --kiosks N --merchants M --days D --seed S [--faults ...] --out DIR`: the digital twin
+ * of a whole deployment in virtual time (DESIGN §2, issue 4). Progress in simulated time on stderr (a
+ * bar on a terminal, a line per simulated day otherwise); a summary on stdout; `events.ndjson`,
+ * `kpis.json` and `report.html` in DIR. Exit status 1 when the auditor finds a violation, 2 on bad
+ * options.
+ */
+
+const DAY_MS = 86_400_000
+/** Event log lines are gathered into writes of about this many bytes. */
+const WRITE_CHUNK_BYTES = 1 << 20
+
+const usageError = (message: string) => Effect.zipRight(Console.error(`ecoupon sim: ${message}`), Effect.sync(() => void (process.exitCode = 2)))
+
+/** Writes lines to a file in large chunks, synchronously: the simulation runs in one synchronous stretch. */
+const fileSink = (path: string): EventSink & { readonly close: () => void } => {
+  const fd = openSync(path, "w")
+  let chunks: Array<string> = []
+  let size = 0
+  const flush = () => {
+    if (chunks.length === 0) return
+    writeSync(fd, chunks.join(""))
+    chunks = []
+    size = 0
+  }
+  return {
+    write: (line) => {
+      chunks.push(line)
+      size += line.length
+      if (size >= WRITE_CHUNK_BYTES) flush()
+    },
+    close: () => {
+      flush()
+      closeSync(fd)
+    }
+  }
+}
+
+/** Progress in simulated time: a redrawn bar on a terminal, one line per simulated day elsewhere. */
+const progress = (config: FleetConfig, startedAt: number) => {
+  const tty = process.stderr.isTTY === true
+  const totalMs = config.days * DAY_MS
+  const steps = tty ? 200 : config.days
+  let nextMs = config.startMs + totalMs / steps
+  let lastDay = 0
+  const onTime = (nowMs: number) => {
+    if (nowMs < nextMs) return
+    const done = Math.min(1, (nowMs - config.startMs) / totalMs)
+    nextMs = config.startMs + (Math.floor(done * steps) + 1) * (totalMs / steps)
+    const wallS = (performance.now() - startedAt) / 1_000
+    const day = Math.floor((nowMs - config.startMs) / DAY_MS)
+    if (tty) {
+      const width = 30
+      const filled = Math.round(done * width)
+      const clock = new Date(nowMs).toISOString().slice(11, 16)
+      process.stderr.write(`\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${(done * 100).toFixed(0).padStart(3)}%  day ${Math.min(day + 1, config.days)}/${config.days} ${clock}  ${wallS.toFixed(0)} s `)
+    } else if (day > lastDay) {
+      for (let d = lastDay + 1; d <= day; d++) process.stderr.write(`ecoupon sim: simulated day ${d} of ${config.days} done (${wallS.toFixed(1)} s)\n`)
+      lastDay = day
+    }
+  }
+  const end = () => {
+    if (tty) process.stderr.write("\n")
+  }
+  return { onTime, end }
+}
+
+const n = (value: number) => value.toLocaleString("en-US")
+const tally = (t: Readonly<Record<string, number>>) => {
+  const entries = Object.entries(t).sort((a, b) => b[1] - a[1])
+  return entries.length === 0 ? "none" : entries.map(([k, v]) => `${k} ${n(v)}`).join(", ")
+}
+
+export const summaryText = (kpis: FleetKpis, wallMs: number, outDir: string): string => {
+  const compression = wallMs > 0 ? kpis.run.simulatedMs / wallMs : 0
+  const ok = kpis.audit.ok && kpis.invariants.providerDelivery.ok
+  const returned = (kpis.cards.returns["returned"] ?? 0) + (kpis.cards.returns["returned_after_charge"] ?? 0)
+  return [
+    `journeys         ${n(kpis.journeys.total)} (${tally(kpis.journeys.outcomes)}); ${n(kpis.journeys.walkedAway)} walked away`,
+    `orders           ${tally(kpis.orders.outcomes)}`,
+    `coupons          ${n(kpis.coupons.issued)} issued, ${n(kpis.coupons.points)} points (${tally(kpis.orders.byMedium)})`,
+    `redemptions      ${n(kpis.redemptions.count)}, ${n(kpis.redemptions.points)} points, ${n(kpis.redemptions.rollbacks)} rolled back`,
+    `card returns     ${n(returned)} returned, ${n(kpis.cards.overdue)} not returned by their deadline, ${n(kpis.cards.outstandingAtEnd)} still out, ${n(kpis.cards.notTaken)} not taken at the gate`,
+    `carrier charges  ${n(kpis.carrier.chargesQueued)} queued, ${n(kpis.carrier.confirmed)} confirmed (${n(kpis.carrier.confirmedPoints)} points)`,
+    `settlements      ${n(kpis.settlements.statements)} statements, ${n(kpis.settlements.points)} points, ${n(kpis.settlements.payoutsPaid)} paid out`,
+    `device faults    ${tally(kpis.deviceFailures)} (injected: ${tally(kpis.faultsFired)})`,
+    `stock-outs       ${tally(kpis.stockOuts)}`,
+    `audit            ${ok ? "clean: every invariant holds" : `FAILED: ${n(kpis.audit.violations)} violations${kpis.invariants.providerDelivery.ok ? "" : `, ${n(kpis.invariants.providerDelivery.missing)} delivered orders never reached their provider`}`}`,
+    `event log        ${n(kpis.eventLog.lines)} lines, sha256 ${kpis.eventLog.sha256}`,
+    `wall time        ${formatDuration(wallMs)} for ${kpis.config.days} simulated days (${compression >= 10 ? n(Math.round(compression)) : compression.toFixed(1)}x faster than real time)`,
+    ``,
+    `report: ${join(outDir, "report.html")}`
+  ].join("\n")
+}
+
+export const simCommand = Command.make(
+  "sim",
+  {
+    kiosks: Options.integer("kiosks").pipe(Options.withDefault(10), Options.withDescription("Kiosks in the fleet (1-1000)")),
+    merchants: Options.integer("merchants").pipe(Options.withDefault(20), Options.withDescription("Merchants with offers (1-1000)")),
+    days: Options.integer("days").pipe(Options.withDefault(7), Options.withDescription("Simulated days (1-366)")),
+    seed: Options.integer("seed").pipe(Options.withDefault(1), Options.withDescription("The run's seed: the same seed and options give the same event log")),
+    faults: Options.text("faults").pipe(
+      Options.withDefault(""),
+      Options.withDescription("Faults to inject, name=value pairs separated by commas, e.g. card.jam=0.01,sms.loss=0.05 (see sim/README.md)")
+    ),
+    customersPerDay: Options.integer("customers-per-day").pipe(Options.optional, Options.withDescription("Customers per kiosk per day (default 200)")),
+    regions: Options.integer("regions").pipe(Options.optional, Options.withDescription("Regions the kiosks are spread over (default one per 5 kiosks, at most 20)")),
+    out: Options.directory("out").pipe(Options.withDefault("./out"), Options.withDescription("Where events.ndjson, kpis.json and report.html are written"))
+  },
+  (o) => {
+    const parsed = fleetConfig({
+      kiosks: o.kiosks,
+      merchants: o.merchants,
+      days: o.days,
+      seed: o.seed,
+      faults: o.faults,
+      ...(Option.isSome(o.customersPerDay) ? { customersPerKioskPerDay: o.customersPerDay.value } : {}),
+      ...(Option.isSome(o.regions) ? { regions: o.regions.value } : {})
+    })
+    if (Either.isLeft(parsed)) return usageError(parsed.left)
+    const config = parsed.right
+    const outDir = resolve(o.out)
+    return Effect.gen(function* () {
+      yield* Effect.try({ try: () => mkdirSync(outDir, { recursive: true }), catch: (error) => new Error(`cannot create ${outDir}: ${error instanceof Error ? error.message : String(error)}`) })
+      const eventsPath = join(outDir, "events.ndjson")
+      yield* Console.error(`ecoupon sim: ${describeConfig(config)}`)
+      const startedAt = performance.now()
+      const bar = progress(config, startedAt)
+      const sink = fileSink(eventsPath)
+      const result = yield* Effect.tryPromise({ try: () => runFleet(config, { sink, onTime: bar.onTime }), catch: (error) => error }).pipe(
+        Effect.ensuring(Effect.sync(() => {
+          sink.close()
+          bar.end()
+        }))
+      )
+      const wallMs = performance.now() - startedAt
+      writeFileSync(join(outDir, "kpis.json"), `${JSON.stringify({ ...result.kpis, wall: { ms: Math.round(wallMs), compression: Math.round(result.kpis.run.simulatedMs / Math.max(1, wallMs)) } }, null, 2)}\n`)
+      writeFileSync(join(outDir, "report.html"), renderReport(result.kpis, { wallMs, eventsFile: "events.ndjson" }))
+      yield* Console.log(summaryText(result.kpis, wallMs, outDir))
+      if (!result.ok) {
+        yield* Console.error(result.auditText)
+        process.exitCode = 1
+      }
+    }).pipe(
+      Effect.catchAll((error) =>
+        Effect.zipRight(Console.error(`ecoupon sim: ${error instanceof Error ? error.message : String(error)}`), Effect.sync(() => void (process.exitCode = 1)))
+      )
+    )
+  }
+).pipe(Command.withDescription("Run the digital twin of a whole deployment (kiosks, merchants, customers, faults) in virtual time"))

@@ -1,0 +1,310 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Exit, Fiber, Layer, Random, Schema, Scope } from "effect"
+import * as SqljsClient from "../adapters/store/sqljs-client.js"
+import { runMigrations } from "../adapters/store/migrate.js"
+import { formatReport } from "../core/domain/audit.js"
+import { OrderId } from "../core/domain/ids.js"
+import { DbInt } from "../core/domain/points.js"
+import { DAY_MS } from "./behaviour-customer.js"
+import { type FleetConfig, horizonMs } from "./fleet-config.js"
+import { scheduleArrivals, scheduleReports, runKiosk } from "./fleet-kiosk.js"
+import { FleetCounters, type FleetKpis, type MoneyPoint, type Tally, bump } from "./fleet-kpis.js"
+import { type EventSink, FleetLog, hashingSink } from "./fleet-log.js"
+import { backOffice, drainOutbox, merchantDesk, outboxWorker, pullCatalog, scheduleMerchantChanges } from "./fleet-office.js"
+import { makeCardFactory, makeOutsideWorld, makeSimKiosk, planMerchants, regionIdOf, registerDeployment } from "./fleet-setup.js"
+import { CoreServicesLive, type CoreServices, dayOf, type FleetWorld, servicesFrom, type SimKiosk } from "./fleet-world.js"
+import { formatFaults, knobsOf, never } from "./faults.js"
+import { deriveSeed, deviceRandom } from "./rng.js"
+import { Mailbox, Nudge } from "./virtual-mailbox.js"
+import { VirtualTime } from "./virtual-time.js"
+
+/**
+ * The fleet simulator (DESIGN §3, issue 4): N kiosks in regions, M merchants, D days, one seed. The
+ * real core services run on an in-memory sql.js store; each kiosk runs the kiosk flow over its own sim
+ * card unit and printer and the in-process backend; customers, operators and merchants follow the
+ * behaviour models; everything happens on the deterministic virtual-time loop of `virtual-time.ts`.
+ * Same seed and configuration, same event log, byte for byte.
+ *
+ * The run ends at the horizon: kiosks close (the queue goes home), the faults heal, each kiosk
+ * reconciles its journal, the outbox is drained, and the auditor checks the invariants. Invariant 7
+ * (every delivered order reached its provider, or was flagged for an operator) and 10 (no phone
+ * number in the log) are checked here, where the providers' side and the log are at hand.
+ */
+
+export interface FleetRunOptions {
+  /** Where the event log goes, line by line (the caller writes `events.ndjson`). */
+  readonly sink?: EventSink
+  /** Called as virtual time moves on (cheap calls only: progress bars). */
+  readonly onTime?: (nowMs: number) => void
+  /** Spans cost time and nobody collects them in a fleet run; on only when asked. */
+  readonly tracing?: boolean
+}
+
+export interface FleetResult {
+  readonly kpis: FleetKpis
+  readonly auditText: string
+  readonly ok: boolean
+}
+
+/** Outbox rounds at the end, with faults healed, before the run gives up on draining it. */
+const FINAL_OUTBOX_ROUNDS_MAX = 500
+/** Delivered orders checked against the providers per query. */
+const ORDER_PAGE = 1_000
+
+const storeLayer: Layer.Layer<SqlClient.SqlClient> = Layer.effectDiscard(Effect.orDie(runMigrations())).pipe(
+  Layer.provideMerge(Layer.orDie(SqljsClient.layer()))
+)
+
+const healFaults = (world: FleetWorld) =>
+  Effect.gen(function* () {
+    for (const kiosk of world.kiosks) {
+      for (const knob of knobsOf("card")) yield* kiosk.unit.setFault(knob, never)
+      for (const knob of knobsOf("printer")) yield* kiosk.printer.setFault(knob, never)
+    }
+    for (const knob of knobsOf("sms")) yield* world.outside.sms.setFault(knob, never)
+    for (const knob of knobsOf("carrier")) yield* world.outside.carrier.setFault(knob, never)
+    for (const knob of knobsOf("provider")) yield* world.outside.providers.setFault(knob, never)
+    for (const knob of knobsOf("payout")) yield* world.outside.payouts.setFault(knob, never)
+  })
+
+const moneyByKind = (sql: SqlClient.SqlClient) =>
+  sql`SELECT kind, SUM(credits_posted - debits_posted) AS posted FROM ledger_accounts GROUP BY kind ORDER BY kind`.pipe(
+    Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ kind: Schema.String, posted: DbInt })))),
+    Effect.orDie,
+    Effect.map((rows) => Object.fromEntries(rows.map((row) => [row.kind, row.posted])))
+  )
+
+/** Invariant 7: every delivered order was taken by its provider server, or flagged when it gave up. */
+const providerDelivery = (world: FleetWorld) =>
+  Effect.gen(function* () {
+    const { sql } = world.services
+    const decode = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: OrderId, flagged: DbInt })))
+    let after = ""
+    let checked = 0
+    let missing = 0
+    for (;;) {
+      const rows = yield* sql`SELECT id, flagged FROM orders WHERE state = 'delivered' AND id > ${after} ORDER BY id LIMIT ${ORDER_PAGE}`.pipe(Effect.flatMap(decode), Effect.orDie)
+      for (const row of rows) {
+        checked++
+        if (row.flagged === 0 && (yield* world.outside.providers.order(row.id)) === undefined) missing++
+      }
+      const last = rows.at(-1)
+      if (last === undefined || rows.length < ORDER_PAGE) break
+      after = last.id
+    }
+    return { ok: missing === 0, missing, checked }
+  })
+
+const faultsFired = (world: FleetWorld) =>
+  Effect.gen(function* () {
+    const fired: Tally = {}
+    const add = (counts: Readonly<Partial<Record<string, number>>>) => {
+      for (const [knob, n] of Object.entries(counts)) if (n !== undefined && n > 0) bump(fired, knob, n)
+    }
+    for (const kiosk of world.kiosks) {
+      add((yield* kiosk.unit.snapshot).faultsFired)
+      add((yield* kiosk.printer.snapshot).faultsFired)
+    }
+    add(yield* world.outside.sms.faultsFired)
+    add(yield* world.outside.carrier.faultsFired)
+    add(yield* world.outside.providers.faultsFired)
+    add(yield* world.outside.payouts.faultsFired)
+    return fired
+  })
+
+const program = (config: FleetConfig, time: VirtualTime, sink: EventSink & { readonly digest: () => string }): Effect.Effect<FleetResult, never, CoreServices | SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const services = yield* servicesFrom
+    const log = new FleetLog(time, sink)
+    const counters = new FleetCounters()
+    log.emit("run.start", {
+      kiosks: config.kiosks,
+      merchants: config.merchants,
+      regions: config.regions,
+      days: config.days,
+      seed: config.seed,
+      faults: formatFaults(config.faults),
+      customersPerKioskPerDay: config.customers.customersPerKioskPerDay
+    })
+    const regionIds = Array.from({ length: config.regions }, (_, r) => regionIdOf(r))
+    const merchants = yield* planMerchants(config, regionIds)
+    yield* registerDeployment(config, services, merchants)
+    const outside = yield* makeOutsideWorld(config, merchants)
+    const cards = makeCardFactory()
+    const kiosks: Array<SimKiosk> = []
+    for (let k = 0; k < config.kiosks; k++) kiosks.push(yield* makeSimKiosk(config, k, regionIds, cards))
+    const world: FleetWorld = {
+      config,
+      time,
+      log,
+      counters,
+      services,
+      outside,
+      regionIds,
+      kiosks,
+      kiosksByRegion: regionIds.map((_, r) => kiosks.filter((kiosk) => kiosk.regionIndex === r)),
+      merchants,
+      offerMerchant: new Map(merchants.flatMap((merchant) => merchant.offers.map((offer) => [offer.offerId, merchant.id] as const))),
+      registered: regionIds.map(() => []),
+      nextCustomer: 0,
+      nextRedemption: 0,
+      nextMovement: 0,
+      cardsOut: 0,
+      outboxNudge: new Nudge(time),
+      // Bounded by what customers plan (a few redemptions per coupon) within the run.
+      merchantDesk: new Mailbox(1_000_000),
+      random: yield* deviceRandom(deriveSeed(config.seed, "world")),
+      horizonMs: horizonMs(config),
+      stopping: false
+    }
+    for (const merchant of merchants) yield* pullCatalog(world, merchant, 0)
+
+    const money: Array<MoneyPoint> = []
+    const kioskFibers = yield* Effect.forEach(kiosks, (kiosk) => Effect.fork(runKiosk(world, kiosk)))
+    const workers = yield* Effect.forEach([outboxWorker(world), backOffice(world), merchantDesk(world)], (worker) => Effect.fork(worker))
+    for (const kiosk of kiosks) {
+      scheduleArrivals(world, kiosk)
+      scheduleReports(world, kiosk)
+    }
+    for (const merchant of merchants) scheduleMerchantChanges(world, merchant)
+    // The day's figures at each midnight, and the money by account kind.
+    const dayEnds = Effect.forever(
+      Effect.gen(function* () {
+        const nowMs = time.nowMs
+        const nextMidnight = nowMs - ((nowMs - config.startMs) % DAY_MS) + DAY_MS
+        yield* Effect.sleep(nextMidnight - nowMs)
+        const day = dayOf(world, time.nowMs) - 1
+        const figures = counters.today(day)
+        money.push({ day, byKind: yield* moneyByKind(services.sql) })
+        log.emit("day", { day, journeys: figures.journeys, coupons: figures.coupons, couponPoints: figures.couponPoints, redemptions: figures.redemptions, redeemedPoints: figures.redeemedPoints, cardReturns: figures.cardReturns, deviceFailures: figures.deviceFailures })
+      })
+    )
+    const dayFiber = yield* Effect.fork(dayEnds)
+
+    yield* Effect.sleep(world.horizonMs - time.nowMs)
+    // Closing time: the kiosks finish the visit in hand and send the queue home.
+    world.stopping = true
+    for (const kiosk of kiosks) kiosk.mailbox.offerFirst({ _tag: "Stop", arrivedAtMs: time.nowMs })
+    yield* Fiber.joinAll(kioskFibers)
+    yield* Fiber.interruptAll([...workers, dayFiber])
+    if (money.length < config.days) money.push({ day: config.days - 1, byKind: yield* moneyByKind(services.sql) })
+
+    yield* healFaults(world)
+    let reconciled = 0
+    for (const kiosk of kiosks) reconciled += (yield* kiosk.flow.reconcile).length
+    const drained = yield* drainOutbox(world, FINAL_OUTBOX_ROUNDS_MAX)
+    const delivery = yield* providerDelivery(world)
+    const report = yield* services.auditor.run
+    const fired = yield* faultsFired(world)
+    const carrier = yield* outside.carrier.totals
+    const settlementRows = yield* services.sql`
+      SELECT COUNT(*) AS statements, COALESCE(SUM(total_points), 0) AS points,
+        COALESCE(SUM(CASE WHEN state = 'paid' AND total_points > 0 THEN 1 ELSE 0 END), 0) AS paid,
+        COALESCE(SUM(CASE WHEN state = 'payout_failed' THEN 1 ELSE 0 END), 0) AS failed
+      FROM settlements`.pipe(
+      Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ statements: DbInt, points: DbInt, paid: DbInt, failed: DbInt })))),
+      Effect.orDie
+    )
+    const settled = settlementRows[0] ?? { statements: 0, points: 0, paid: 0, failed: 0 }
+    const drift: Tally = {}
+    let kiosksWithDelta = 0
+    for (const kiosk of kiosks) {
+      const twin = yield* Effect.orDie(services.twins.get(kiosk.id))
+      if (twin.delta.length > 0) kiosksWithDelta++
+      for (const difference of twin.delta) bump(drift, difference.field)
+    }
+    const finalMoney = yield* moneyByKind(services.sql)
+    if (money.length > 0) money[money.length - 1] = { day: money[money.length - 1]?.day ?? 0, byKind: finalMoney }
+    log.emit("run.end", {
+      audit: report.ok ? "clean" : "violations",
+      violations: report.violationCount,
+      providerDelivery: delivery.ok,
+      outboxDrained: drained,
+      reconciled,
+      cardsOut: world.cardsOut
+    })
+    const auditText = formatReport(report)
+    const kpis: FleetKpis = {
+      config: {
+        kiosks: config.kiosks,
+        merchants: config.merchants,
+        regions: config.regions,
+        days: config.days,
+        seed: config.seed,
+        faults: formatFaults(config.faults),
+        customersPerKioskPerDay: config.customers.customersPerKioskPerDay,
+        startMs: config.startMs
+      },
+      journeys: {
+        total: counters.journeys,
+        outcomes: counters.journeyOutcomes,
+        walkedAway: counters.walkedAway,
+        registrations: counters.registrations,
+        codeMistypes: counters.codeMistypes,
+        codeResends: counters.codeResends
+      },
+      orders: { outcomes: counters.orderOutcomes, byMedium: counters.ordersByMedium, refusals: counters.refusals },
+      coupons: { issued: counters.coupons, points: counters.couponPoints },
+      redemptions: { count: counters.redemptions, points: counters.redeemedPoints, refusals: counters.redemptionRefusals, rollbacks: counters.rollbacks },
+      cards: {
+        dispensed: counters.cardsDispensed,
+        notTaken: counters.cardsNotTaken,
+        returns: counters.cardReturns,
+        swallowed: counters.cardsSwallowed,
+        overdue: counters.office["cards-overdue"] ?? 0,
+        outstandingAtEnd: world.cardsOut
+      },
+      carrier: {
+        chargesQueued: counters.office["deposit-charges-queued"] ?? 0,
+        confirmed: carrier.confirmed,
+        declinedOrDropped: carrier.cancelled,
+        confirmedPoints: carrier.confirmedAmount
+      },
+      settlements: { statements: settled.statements, points: settled.points, payoutsPaid: settled.paid, payoutsFailed: settled.failed },
+      deviceFailures: counters.deviceFailures,
+      faultsFired: fired,
+      stockOuts: counters.stockOuts,
+      maintenance: { visits: counters.maintenanceVisits, actions: counters.maintenanceActions },
+      office: counters.office,
+      outbox: counters.outbox,
+      catalog: counters.catalog,
+      twinDrift: { kiosksWithDelta, fields: drift },
+      invariants: { providerDelivery: delivery, phoneNumbersLogged: 0 },
+      audit: {
+        ok: report.ok,
+        violations: report.violationCount,
+        text: auditText,
+        checks: report.checks.map((check) => ({ invariant: check.invariant, name: check.name, checked: check.checked, violations: check.violationCount }))
+      },
+      days: counters.days.slice(0, config.days),
+      money,
+      cardStock: Object.fromEntries(kiosks.map((kiosk) => [kiosk.id, kiosk.stock])),
+      eventLog: { lines: log.lines, sha256: sink.digest() },
+      run: { simulatedMs: time.nowMs - config.startMs, timersFired: time.timersFired }
+    }
+    return { kpis, auditText, ok: report.ok && delivery.ok }
+  })
+
+/**
+ * Runs the fleet. The store is built first, on Node's own loop (it loads WebAssembly); the whole
+ * simulation then runs synchronously in virtual time, so this returns once the run is over.
+ */
+export const runFleet = async (config: FleetConfig, options: FleetRunOptions = {}): Promise<FleetResult> => {
+  const scope = Effect.runSync(Scope.make())
+  try {
+    const store = await Effect.runPromise(Layer.buildWithScope(storeLayer, scope))
+    const time = new VirtualTime(config.startMs)
+    const sink = hashingSink(options.sink)
+    const run = program(config, time, sink).pipe(
+      Effect.provide(CoreServicesLive),
+      Effect.provide(store),
+      Effect.withRandom(Random.make(config.seed)),
+      Effect.withTracerEnabled(options.tracing ?? false)
+    )
+    const exit = time.run(run, options.onTime === undefined ? {} : { onAdvance: options.onTime })
+    if (Exit.isFailure(exit)) throw new Error(`the fleet simulation failed at virtual ${new Date(time.nowMs).toISOString()}: ${String(exit.cause)}`)
+    return exit.value
+  } finally {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
