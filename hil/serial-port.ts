@@ -54,16 +54,32 @@ export const systemBinding: PortBinding = SerialPort.binding
 
 const READ_CHUNK_BYTES = 1024
 
+interface PendingWrite {
+  readonly bytes: Uint8Array
+  readonly resolve?: () => void
+  readonly reject?: (error: unknown) => void
+}
+
+/** Writes merged into one go out with their order kept, as one buffer. */
+const joined = (parts: ReadonlyArray<PendingWrite>): Buffer => {
+  const only = parts.length === 1 ? parts[0] : undefined
+  if (only !== undefined) return Buffer.from(only.bytes.buffer, only.bytes.byteOffset, only.bytes.byteLength)
+  return Buffer.concat(parts.map((p) => p.bytes))
+}
+
 /**
- * An open port with a read loop. Received chunks go to `onData`; writes are queued one at a time
- * (the binding forbids overlapping writes). `onClose` fires once, with a reason when the port went
- * away under us (a USB adapter unplugged) and `undefined` when we closed it.
+ * An open port with a read loop. Received chunks go to `onData`. Writes go out one at a time (the
+ * binding forbids overlapping writes), and whatever queued up behind a write in flight leaves
+ * with the next one, in order. `onClose` fires once, with a reason when the port went away under
+ * us (a USB adapter unplugged) and `undefined` when we closed it.
  */
 export class SerialConnection {
   onData: (chunk: Uint8Array) => void = () => {}
   onClose: (reason: string | undefined) => void = () => {}
   private closed = false
-  private writing: Promise<unknown> = Promise.resolve()
+  private queued: Array<PendingWrite> = []
+  private inFlight: Promise<void> | undefined
+  private postScheduled = false
   private readonly reading: Promise<void>
 
   private constructor(
@@ -83,19 +99,57 @@ export class SerialConnection {
     return !this.closed
   }
 
+  /** Resolves when the operating system has taken the bytes. */
   write(bytes: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`${this.path} is closed`))
-    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    const done = this.writing.then(() => this.handle.write(buffer))
-    // The queue must keep going after a failed write; the failure goes to this write's caller.
-    this.writing = done.catch(() => undefined)
-    return done
+    return new Promise<void>((resolve, reject) => {
+      this.queued.push({ bytes, resolve, reject })
+      this.pump()
+    })
+  }
+
+  /**
+   * Queues bytes nobody waits for (the closing ACK of an exchange). They leave with the next
+   * write if one follows within this turn of the event loop (saving a system call and a wake-up
+   * on the other end), or on their own right after it.
+   */
+  post(bytes: Uint8Array): void {
+    if (this.closed) return
+    this.queued.push({ bytes })
+    if (this.postScheduled) return
+    this.postScheduled = true
+    setImmediate(() => {
+      this.postScheduled = false
+      this.pump()
+    })
+  }
+
+  private pump(): void {
+    if (this.inFlight !== undefined || this.queued.length === 0) return
+    const batch = this.queued
+    this.queued = []
+    this.inFlight = this.handle.write(joined(batch)).then(
+      () => {
+        for (const w of batch) w.resolve?.()
+      },
+      (error: unknown) => {
+        for (const w of batch) w.reject?.(error)
+      }
+    )
+    void this.inFlight.finally(() => {
+      this.inFlight = undefined
+      if (!this.closed) this.pump()
+    })
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    await this.writing
+    // Bytes already queued still go out (a final ACK); then the port closes.
+    while (this.inFlight !== undefined || this.queued.length > 0) {
+      this.pump()
+      await this.inFlight
+    }
     await this.handle.close().catch(() => undefined)
     await this.reading
     this.onClose(undefined)

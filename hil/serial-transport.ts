@@ -137,7 +137,7 @@ export const openLink = (options: LinkOptions): Effect.Effect<SerialLink, Offlin
 
     const post = (bytes: Uint8Array): Effect.Effect<void> =>
       Effect.sync(() => {
-        if (closedReason === undefined) connection.write(bytes).catch(() => undefined)
+        if (closedReason === undefined) connection.post(bytes)
       })
 
     return { path: options.path, line, write, post, read, discardInput, droppedChunks: () => dropped } satisfies SerialLink
