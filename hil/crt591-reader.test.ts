@@ -78,7 +78,11 @@ describe("CRT-591 stream reader (fuzz)", () => {
   it("finds the next good frame after a truncated frame", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: goodFrame.length - 1 }), garbage, cuts, (keep, junk, at) => {
-        const truncated = encodeCommand({ address: 0, cm: 0x60, pm: 0x33, data: junk.subarray(0, 40) }).subarray(0, keep)
+        const full = encodeCommand({ address: 0, cm: 0x60, pm: 0x33, data: junk.subarray(0, 40) })
+        const truncated = full.subarray(0, keep)
+        // A frame cut short by exactly its BCC, followed by an STX that equals that BCC, is a good
+        // frame on the wire: no reader can tell (1 in 256 of such cuts). The exchange's timeouts recover.
+        fc.pre(!(keep === full.length - 1 && full[full.length - 1] === STX))
         const tokens = drain(chunked(concat(truncated, goodFrame), at))
         expect(tokens.filter(isGood)).toHaveLength(1)
       }),

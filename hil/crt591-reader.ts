@@ -9,8 +9,10 @@ import { ACK, bcc, EOT, ETX, FRAME_LEN_MAX, FRAME_OVERHEAD_BYTES, NAK, STX } fro
  * Resynchronisation: a candidate frame starts at an STX. When its length is impossible, its ETX is not
  * where LEN says, or its BCC is wrong, the reader reports `Corrupt` and restarts the search at the
  * byte after that STX, never after the whole candidate: a truncated frame followed by a good one is
- * therefore always found, because the good frame's STX lies within what was skipped over byte by byte.
- * Nothing a line can carry makes it throw.
+ * therefore found, because the good frame's STX lies within what was skipped over byte by byte. The
+ * one case no reader can tell: a frame cut short by exactly its BCC, followed by an STX equal to that
+ * BCC, is a good frame on the wire; the exchange's timeouts recover from it. Nothing a line can
+ * carry makes the reader throw.
  */
 
 export type Token =
