@@ -20,6 +20,8 @@ export interface FleetConfig {
   readonly startMs: number
   /** How often each kiosk reports its twin state. */
   readonly twinReportEveryMs: number
+  /** Days a customer has to bring a card back; operators set it on every kiosk's twin at the start. */
+  readonly returnDeadlineDays: number
   readonly customers: CustomerParams
   readonly operators: OperatorParams
   readonly merchantBehaviour: MerchantParams
@@ -36,7 +38,8 @@ export const LIMITS = {
   days: [1, 366],
   customersPerKioskPerDay: [0, 5_000],
   regions: [1, 100],
-  seed: [0, Number.MAX_SAFE_INTEGER]
+  seed: [0, Number.MAX_SAFE_INTEGER],
+  returnDeadlineDays: [1, 365]
 } as const
 
 /** 2025-01-06T00:00:00Z, a Monday. */
@@ -51,6 +54,7 @@ export interface FleetOptions {
   readonly faults?: string
   readonly customersPerKioskPerDay?: number
   readonly regions?: number
+  readonly returnDeadlineDays?: number
 }
 
 export const defaultRegions = (kiosks: number): number => Math.min(20, Math.max(1, Math.round(kiosks / 5)))
@@ -69,6 +73,8 @@ export const fleetConfig = (options: FleetOptions): Either.Either<FleetConfig, s
   whole("customers-per-day", perDay, LIMITS.customersPerKioskPerDay)
   const regions = options.regions ?? defaultRegions(options.kiosks)
   whole("regions", regions, LIMITS.regions)
+  const returnDeadlineDays = options.returnDeadlineDays ?? 14
+  whole("return-days", returnDeadlineDays, LIMITS.returnDeadlineDays)
   if (Number.isSafeInteger(regions) && Number.isSafeInteger(options.kiosks) && options.kiosks >= 1 && regions > options.kiosks) {
     problems.push(`--regions (${regions}) cannot exceed --kiosks (${options.kiosks}): every region needs a kiosk`)
   }
@@ -84,6 +90,7 @@ export const fleetConfig = (options: FleetOptions): Either.Either<FleetConfig, s
     regions,
     startMs: DEFAULT_START_MS,
     twinReportEveryMs: HOUR_MS,
+    returnDeadlineDays,
     customers: { ...defaultCustomerParams, customersPerKioskPerDay: perDay },
     operators: defaultOperatorParams,
     merchantBehaviour: defaultMerchantParams,

@@ -101,7 +101,8 @@ export interface FleetKpis {
     readonly overdue: number
     readonly outstandingAtEnd: number
   }
-  readonly carrier: { readonly chargesQueued: number; readonly confirmed: number; readonly declinedOrDropped: number; readonly confirmedPoints: number }
+  /** Deposit charges of unreturned cards, as the cards' charge states say at the end. */
+  readonly carrier: { readonly chargesQueued: number; readonly confirmed: number; readonly declined: number; readonly pending: number; readonly confirmedPoints: number }
   readonly settlements: { readonly statements: number; readonly points: number; readonly payoutsPaid: number; readonly payoutsFailed: number }
   readonly deviceFailures: Tally
   readonly faultsFired: Tally

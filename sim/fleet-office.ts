@@ -1,7 +1,7 @@
 import { Effect, Either } from "effect"
 import { CouponCode, type OfferId, RedemptionId, TransferId } from "../core/domain/ids.js"
 import { RedeemCoupon, RollbackRedemption } from "../core/domain/redemption.js"
-import { defaultOutboxSettings, smsHandler } from "../core/outbox.js"
+import { defaultOutboxSettings, OutboxKinds, smsHandler } from "../core/outbox.js"
 import { ProviderGateway } from "../core/ports/provider-gateway.js"
 import type { Customer } from "./fleet-world.js"
 import { chance, DAY_MS } from "./behaviour-customer.js"
@@ -60,6 +60,26 @@ export const drainOutbox = (world: FleetWorld, roundsMax: number) =>
     }
     return false
   }).pipe(Effect.provide(world.outside.context))
+
+/** Dead messages an operator retries in one go. */
+const RETRIES_MAX = 100
+
+/**
+ * An operator retries the dead deposit charges: a charge the outbox gave up on leaves its card
+ * overdue with the charge pending, which nobody else will ever finish (reported to the lead: the
+ * carrier_charge handler has no onDead). Answers how many went back in the queue.
+ */
+export const retryDeadCharges = (world: FleetWorld) =>
+  Effect.gen(function* () {
+    const dead = yield* world.services.outbox.list({ state: "dead", kind: OutboxKinds.carrierCharge, limit: RETRIES_MAX })
+    let retried = 0
+    for (const message of dead) {
+      const again = yield* Effect.either(world.services.outbox.retry(message.id))
+      if (Either.isRight(again)) retried++
+    }
+    if (retried > 0) bump(world.counters.office, "dead-charges-retried", retried)
+    return retried
+  })
 
 /** Calls a sweep until it says there is no more, within a bound. */
 const untilDone = <A extends { readonly more: boolean }>(sweep: Effect.Effect<A>, add: (result: A) => void) =>
@@ -122,6 +142,7 @@ export const backOffice = (world: FleetWorld): Effect.Effect<never> => {
       }
     }
     bump(c.office, "campaign-grants", granted)
+    yield* retryDeadCharges(world)
     world.outboxNudge.nudge()
     world.log.emit("office", {
       day,

@@ -90,6 +90,7 @@ export const registerDeployment = (config: FleetConfig, services: Services, merc
       const id = kioskIdOf(k)
       yield* services.kiosks.register({ id, regionId: regionIds[k % config.regions] as RegionId, name: `Kiosk ${k + 1}`, binCapacity: config.kiosk.binCapacity })
       yield* services.kiosks.loadCards(id, config.kiosk.stackerCapacity, StockMovementId.make(`load:${id}:initial`))
+      yield* services.twins.setDesired(id, { returnDeadlineDays: config.returnDeadlineDays })
     }
     for (const merchant of merchants) {
       yield* services.merchants.register({ id: merchant.id, name: `Merchant ${merchant.index + 1}`, providerUrl: `https://provider-${merchant.index + 1}.example/api` })

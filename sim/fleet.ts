@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Exit, Fiber, Layer, Random, Schema, Scope } from "effect"
+import { Effect, Exit, Fiber, Layer, Random, Schema, Scope, type Tracer } from "effect"
 import * as SqljsClient from "../adapters/store/sqljs-client.js"
 import { runMigrations } from "../adapters/store/migrate.js"
 import { formatReport } from "../core/domain/audit.js"
@@ -10,7 +10,7 @@ import { type FleetConfig, horizonMs } from "./fleet-config.js"
 import { scheduleArrivals, scheduleReports, runKiosk } from "./fleet-kiosk.js"
 import { FleetCounters, type FleetKpis, type MoneyPoint, type Tally, bump } from "./fleet-kpis.js"
 import { type EventSink, FleetLog, hashingSink } from "./fleet-log.js"
-import { backOffice, drainOutbox, merchantDesk, outboxWorker, pullCatalog, scheduleMerchantChanges } from "./fleet-office.js"
+import { backOffice, drainOutbox, merchantDesk, outboxWorker, pullCatalog, retryDeadCharges, scheduleMerchantChanges } from "./fleet-office.js"
 import { makeCardFactory, makeOutsideWorld, makeSimKiosk, planMerchants, regionIdOf, registerDeployment } from "./fleet-setup.js"
 import { CoreServicesLive, type CoreServices, dayOf, type FleetWorld, servicesFrom, type SimKiosk } from "./fleet-world.js"
 import { formatFaults, knobsOf, never } from "./faults.js"
@@ -38,6 +38,8 @@ export interface FleetRunOptions {
   readonly onTime?: (nowMs: number) => void
   /** Spans cost time and nobody collects them in a fleet run; on only when asked. */
   readonly tracing?: boolean
+  /** With `tracing`: the tracer that gets the spans (e.g. one that times core operations). */
+  readonly tracer?: Tracer.Tracer
 }
 
 export interface FleetResult {
@@ -192,11 +194,17 @@ const program = (config: FleetConfig, time: VirtualTime, sink: EventSink & { rea
     yield* healFaults(world)
     let reconciled = 0
     for (const kiosk of kiosks) reconciled += (yield* kiosk.flow.reconcile).length
+    yield* retryDeadCharges(world)
     const drained = yield* drainOutbox(world, FINAL_OUTBOX_ROUNDS_MAX)
     const delivery = yield* providerDelivery(world)
     const report = yield* services.auditor.run
     const fired = yield* faultsFired(world)
-    const carrier = yield* outside.carrier.totals
+    const charges = yield* services.sql`
+      SELECT charge_state, COUNT(*) AS cards, COALESCE(SUM(deposit_points), 0) AS points FROM cards GROUP BY charge_state`.pipe(
+      Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ charge_state: Schema.String, cards: DbInt, points: DbInt })))),
+      Effect.orDie
+    )
+    const charged = (state: string) => charges.find((row) => row.charge_state === state) ?? { cards: 0, points: 0 }
     const settlementRows = yield* services.sql`
       SELECT COUNT(*) AS statements, COALESCE(SUM(total_points), 0) AS points,
         COALESCE(SUM(CASE WHEN state = 'paid' AND total_points > 0 THEN 1 ELSE 0 END), 0) AS paid,
@@ -256,9 +264,10 @@ const program = (config: FleetConfig, time: VirtualTime, sink: EventSink & { rea
       },
       carrier: {
         chargesQueued: counters.office["deposit-charges-queued"] ?? 0,
-        confirmed: carrier.confirmed,
-        declinedOrDropped: carrier.cancelled,
-        confirmedPoints: carrier.confirmedAmount
+        confirmed: charged("confirmed").cards,
+        declined: charged("declined").cards,
+        pending: charged("pending").cards,
+        confirmedPoints: charged("confirmed").points
       },
       settlements: { statements: settled.statements, points: settled.points, payoutsPaid: settled.paid, payoutsFailed: settled.failed },
       deviceFailures: counters.deviceFailures,
@@ -299,7 +308,8 @@ export const runFleet = async (config: FleetConfig, options: FleetRunOptions = {
       Effect.provide(CoreServicesLive),
       Effect.provide(store),
       Effect.withRandom(Random.make(config.seed)),
-      Effect.withTracerEnabled(options.tracing ?? false)
+      Effect.withTracerEnabled(options.tracing ?? false),
+      (effect) => (options.tracer === undefined ? effect : Effect.withTracer(effect, options.tracer))
     )
     const exit = time.run(run, options.onTime === undefined ? {} : { onAdvance: options.onTime })
     if (Exit.isFailure(exit)) throw new Error(`the fleet simulation failed at virtual ${new Date(time.nowMs).toISOString()}: ${String(exit.cause)}`)

@@ -83,7 +83,7 @@ export const renderReport = (kpis: FleetKpis, run: ReportRun): string => {
     ["coupons", `${n(kpis.coupons.issued)} issued worth ${n(kpis.coupons.points)} points (${tallyText(kpis.orders.byMedium)})`],
     ["redemptions", `${n(kpis.redemptions.count)} for ${n(kpis.redemptions.points)} points; ${n(kpis.redemptions.rollbacks)} rolled back; refused: ${tallyText(kpis.redemptions.refusals)}`],
     ["cards", `${n(kpis.cards.dispensed)} handed over, ${n(kpis.cards.notTaken)} not taken; returns: ${tallyText(kpis.cards.returns)}; ${n(kpis.cards.overdue)} went overdue; ${n(kpis.cards.outstandingAtEnd)} still out at the end`],
-    ["carrier charges", `${n(kpis.carrier.chargesQueued)} queued, ${n(kpis.carrier.confirmed)} confirmed (${n(kpis.carrier.confirmedPoints)} points), ${n(kpis.carrier.declinedOrDropped)} cancelled`],
+    ["carrier charges", `${n(kpis.carrier.chargesQueued)} queued, ${n(kpis.carrier.confirmed)} confirmed (${n(kpis.carrier.confirmedPoints)} points), ${n(kpis.carrier.declined)} declined, ${n(kpis.carrier.pending)} pending`],
     ["settlements", `${n(kpis.settlements.statements)} statements, ${n(kpis.settlements.points)} points; ${n(kpis.settlements.payoutsPaid)} payouts paid, ${n(kpis.settlements.payoutsFailed)} failed`],
     ["device failures", tallyText(kpis.deviceFailures)],
     ["stock-outs", tallyText(kpis.stockOuts)],

@@ -91,7 +91,7 @@ export const summaryText = (kpis: FleetKpis, wallMs: number, outDir: string): st
     `coupons          ${n(kpis.coupons.issued)} issued, ${n(kpis.coupons.points)} points (${tally(kpis.orders.byMedium)})`,
     `redemptions      ${n(kpis.redemptions.count)}, ${n(kpis.redemptions.points)} points, ${n(kpis.redemptions.rollbacks)} rolled back`,
     `card returns     ${n(returned)} returned, ${n(kpis.cards.overdue)} not returned by their deadline, ${n(kpis.cards.outstandingAtEnd)} still out, ${n(kpis.cards.notTaken)} not taken at the gate`,
-    `carrier charges  ${n(kpis.carrier.chargesQueued)} queued, ${n(kpis.carrier.confirmed)} confirmed (${n(kpis.carrier.confirmedPoints)} points)`,
+    `carrier charges  ${n(kpis.carrier.chargesQueued)} queued, ${n(kpis.carrier.confirmed)} confirmed (${n(kpis.carrier.confirmedPoints)} points), ${n(kpis.carrier.declined)} declined`,
     `settlements      ${n(kpis.settlements.statements)} statements, ${n(kpis.settlements.points)} points, ${n(kpis.settlements.payoutsPaid)} paid out`,
     `device faults    ${tally(kpis.deviceFailures)} (injected: ${tally(kpis.faultsFired)})`,
     `stock-outs       ${tally(kpis.stockOuts)}`,
