@@ -118,5 +118,6 @@ export interface FleetKpis {
   readonly money: ReadonlyArray<MoneyPoint>
   readonly cardStock: Readonly<Record<string, StockSeries>>
   readonly eventLog: { readonly lines: number; readonly sha256: string }
-  readonly run: { readonly simulatedMs: number; readonly timersFired: number }
+  /** Virtual time covered, timers the loop fired, and the size of the database at the end. */
+  readonly run: { readonly simulatedMs: number; readonly timersFired: number; readonly storeBytes: number }
 }

@@ -222,6 +222,9 @@ const program = (config: FleetConfig, time: VirtualTime, sink: EventSink & { rea
       for (const difference of twin.delta) bump(drift, difference.field)
     }
     const finalMoney = yield* moneyByKind(services.sql)
+    const pages = yield* services.sql`PRAGMA page_count`.pipe(Effect.orDie)
+    const pageSize = yield* services.sql`PRAGMA page_size`.pipe(Effect.orDie)
+    const storeBytes = Number(Object.values(pages[0] ?? {})[0] ?? 0) * Number(Object.values(pageSize[0] ?? {})[0] ?? 0)
     if (money.length > 0) money[money.length - 1] = { day: money[money.length - 1]?.day ?? 0, byKind: finalMoney }
     log.emit("run.end", {
       audit: report.ok ? "clean" : "violations",
@@ -289,7 +292,7 @@ const program = (config: FleetConfig, time: VirtualTime, sink: EventSink & { rea
       money,
       cardStock: Object.fromEntries(kiosks.map((kiosk) => [kiosk.id, kiosk.stock])),
       eventLog: { lines: log.lines, sha256: sink.digest() },
-      run: { simulatedMs: time.nowMs - config.startMs, timersFired: time.timersFired }
+      run: { simulatedMs: time.nowMs - config.startMs, timersFired: time.timersFired, storeBytes }
     }
     return { kpis, auditText, ok: report.ok && delivery.ok }
   })
