@@ -56,7 +56,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
     yield* ledger.transferBatch(Array.from({ length: batch }, (_, i) => request("warmb", i)))
 
     const single = yield* measure("one per transaction", transfers, Effect.gen(function* () {
-      for (let i = 0; i < transfers; i++) yield* ledger.transfer(request("s", i))
+      for (let i = 0; i < transfers; i++) yield* Effect.orDie(ledger.transfer(request("s", i)))
     }))
     const batched = yield* measure(`batches of ${batch}`, transfers, Effect.gen(function* () {
       for (let i = 0; i < transfers; i += batch) {
