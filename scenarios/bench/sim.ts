@@ -1,13 +1,15 @@
 import { Either } from "effect"
 import { fleetConfig } from "../../sim/fleet-config.js"
 import { runFleet } from "../../sim/fleet.js"
+import { makeSpanTimer } from "../../sim/span-timer.js"
 
 /**
- * `npm run bench -- sim [kiosks] [days] [customers-per-kiosk-per-day] [seed]`: the fleet simulator at
+ * `npm run bench -- sim [kiosks] [days] [customers-per-kiosk-per-day] [seed] [spans]`: the fleet simulator at
  * scale, by default 100 kiosks for 30 days at about 200 customers per kiosk per day (~600k journeys),
  * on the in-memory sql.js store with every core service real. Prints wall time, peak memory (RSS),
  * journeys per second and time compression; a line per simulated day on stderr while it runs.
- * Targets: <= 60 s and <= 1 GiB on a 2-core machine.
+ * Targets: <= 60 s and <= 1 GiB on a 2-core machine. With `spans`, tracing is on with a tracer that
+ * times every span, and the slowest core operations and statements are listed (tracing costs time).
  */
 const TARGET_WALL_S = 60
 const TARGET_RSS_BYTES = 1024 ** 3
@@ -24,6 +26,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   const days = wholeArg(args[1], 30, "days")
   const perDay = wholeArg(args[2], 200, "customers per kiosk per day")
   const seed = wholeArg(args[3], 1, "seed")
+  const spans = args[4] === "spans" ? makeSpanTimer(() => performance.now()) : undefined
   const parsed = fleetConfig({ kiosks, merchants: Math.max(20, Math.round(kiosks / 2)), days, seed, customersPerKioskPerDay: perDay })
   if (Either.isLeft(parsed)) throw new Error(parsed.left)
   const config = parsed.right
@@ -31,6 +34,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   let nextDay = config.startMs + DAY_MS
   const started = performance.now()
   const result = await runFleet(config, {
+    ...(spans === undefined ? {} : { tracing: true, tracer: spans.tracer }),
     onTime: (nowMs) => {
       if (nowMs < nextDay) return
       peakRss = Math.max(peakRss, process.memoryUsage().rss)
@@ -56,5 +60,16 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
       `sim: time compression ${Math.round(compression).toLocaleString("en-US")}x (${days} simulated days in ${wallS.toFixed(1)} s)`
     ].join("\n") + "\n"
   )
+  if (spans !== undefined) {
+    const top = spans.report().filter((t) => !t.name.startsWith("sql.")).slice(0, 25)
+    const statements = spans.report().filter((t) => t.name.startsWith("sql."))
+    const sqlMs = statements.reduce((sum, t) => sum + t.totalMs, 0)
+    const sqlCount = statements.reduce((sum, t) => sum + t.count, 0)
+    process.stdout.write(`sim: spans by wall time (a span includes its children):\n`)
+    for (const t of top) {
+      process.stdout.write(`  ${t.totalMs.toFixed(0).padStart(8)} ms ${String(t.count).padStart(9)} x ${((t.totalMs * 1000) / t.count).toFixed(0).padStart(6)} us  ${t.name}\n`)
+    }
+    process.stdout.write(`  SQL statements: ${sqlCount.toLocaleString("en-US")} (${(sqlCount / Math.max(1, journeys)).toFixed(1)} per journey), ${sqlMs.toFixed(0)} ms\n`)
+  }
   if (!result.ok) process.exitCode = 1
 }
