@@ -58,7 +58,7 @@ export interface CustomerParams {
 }
 
 export const defaultCustomerParams: CustomerParams = {
-  customersPerKioskPerDay: 200,
+  customersPerKioskPerDay: 50,
   hourWeights: [0, 0, 0, 0, 0, 0, 1, 3, 6, 7, 6, 7, 9, 8, 6, 6, 7, 9, 10, 9, 7, 5, 2, 0],
   returningShare: 0.55,
   patienceMs: 10 * 60_000,

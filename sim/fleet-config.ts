@@ -94,7 +94,7 @@ export const fleetConfig = (options: FleetOptions): Either.Either<FleetConfig, s
     customers: { ...defaultCustomerParams, customersPerKioskPerDay: perDay },
     operators: defaultOperatorParams,
     merchantBehaviour: defaultMerchantParams,
-    kiosk: { stackerCapacity: 500, binCapacity: 300, paperRollMm: 80_000 }
+    kiosk: { stackerCapacity: 250, binCapacity: 100, paperRollMm: 80_000 }
   })
 }
 

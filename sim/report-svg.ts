@@ -15,7 +15,7 @@ const fmt = (n: number): string => (Math.abs(n) >= 1e6 ? `${(n / 1e6).toFixed(1)
 const niceMax = (max: number): number => {
   if (max <= 0) return 1
   const magnitude = 10 ** Math.floor(Math.log10(max))
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * magnitude >= max) return step * magnitude
+  for (const step of [1, 1.2, 1.6, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (step * magnitude >= max) return step * magnitude
   return 10 * magnitude
 }
 
