@@ -262,11 +262,32 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
       return yield* Effect.forEach(entries, (entry) => reconcileOrder(backend, journal, entry))
     }).pipe(Effect.withSpan("KioskFlow.reconcile"))
 
-    /** Start-up: reset the card unit (capturing any card left in it), then settle what was in flight. */
+    /**
+     * A card the unit held at start-up goes to the bin, but first it is identified: a customer's card
+     * swallowed by a fault during its return (a jam drawing it in) is returned with the server, so its
+     * deposit is not charged later for a card that is in the kiosk. A card of an order in flight is
+     * left to `reconcile` (which retains it); an unknown or unreadable one is simply captured.
+     */
+    const settleLeftCard = Effect.gen(function* () {
+      const status = yield* Effect.either(unit.status)
+      if (Either.isLeft(status) || status.right.position === "none") return "none" as const
+      const card = yield* Effect.either(unit.activate)
+      let returned = false
+      if (Either.isRight(card)) {
+        const uid = card.right.uid
+        const inFlight = (yield* journal.all).some((entry) => entry.cardUid === uid)
+        if (!inFlight) returned = Either.isRight(yield* Effect.either(backend.returnCard(uid)))
+      }
+      yield* captureQuietly
+      return returned ? ("returned" as const) : ("captured" as const)
+    })
+
+    /** Start-up: reset the card unit (holding a card left in it), settle that card, then what was in flight. */
     const startup = Effect.gen(function* () {
-      const initialised = yield* Effect.either(unit.initialise("capture"))
+      const initialised = yield* Effect.either(unit.initialise("hold"))
+      const leftCard = Either.isRight(initialised) ? yield* settleLeftCard : ("none" as const)
       const reconciled = yield* reconcile
-      return { initialised: Either.isRight(initialised), reconciled }
+      return { initialised: Either.isRight(initialised), leftCard, reconciled }
     }).pipe(Effect.withSpan("KioskFlow.startup"))
 
     return {
