@@ -261,8 +261,8 @@ export const returnVisit = (world: FleetWorld, kiosk: SimKiosk, held: HeldCard):
       const fromGate = (yield* kiosk.unit.drainTaken).find((card) => card.uid === held.card.uid)
       const back = fromSlot ?? fromGate
       if (back === undefined) {
-        // Swallowed: a jam while drawing it in left it inside the unit, where the operator's
-        // re-initialise will capture it. The server still thinks the customer has it.
+        // Swallowed: a jam while drawing it in left it inside the unit. The operator's re-initialise
+        // (the flow's start-up) identifies it and returns it with the server then.
         c.cardsSwallowed++
         held.customer.cards--
         world.cardsOut--

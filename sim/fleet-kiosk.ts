@@ -87,6 +87,7 @@ const maintain = (world: FleetWorld, kiosk: SimKiosk) =>
         case "reinitialise": {
           const started = yield* kiosk.flow.startup
           if (!started.initialised) bump(c.maintenanceActions, "reinitialise-failed")
+          if (started.leftCard !== "none") bump(c.maintenanceActions, `left-card-${started.leftCard}`)
           break
         }
         case "restock": {

@@ -214,6 +214,32 @@ describe("kiosk flow over sim hardware and the in-process backend", () => {
       })
     ))
 
+  it("recognises at the next start-up a card a jam swallowed during its return, so its deposit is never charged", () =>
+    scenario((services) =>
+      Effect.gen(function* () {
+        const a = yield* kioskOf(kioskA)
+        const b = yield* kioskOf(kioskB)
+        const session = yield* signIn(services, a, 8)
+        yield* a.unit.planHandOver({ _tag: "Take", afterMs: 1_000 })
+        delivered(yield* buy(a, session, "card"))
+        const [card] = yield* a.unit.drainTaken
+        yield* b.unit.setFault("card.jam", always)
+        yield* b.unit.insertAtGate(card as SimCard)
+        const swallowed = yield* b.flow.acceptReturn(10_000)
+        expect(swallowed._tag === "DeviceFailed" && swallowed.error._tag).toBe("Jam")
+        expect((yield* b.unit.snapshot).cardInTransport?.uid).toBe(card!.uid)
+        // The operator clears the jam and restarts the kiosk.
+        yield* b.unit.setFault("card.jam", never)
+        const started = yield* b.flow.startup
+        expect(started.leftCard).toBe("returned")
+        expect((yield* services.cards.get(card!.uid)).state).toBe("returned")
+        expect((yield* b.unit.snapshot).binCards).toBe(1)
+        expect((yield* services.kiosks.counts(kioskB)).binCards).toBe(1)
+        // Nothing left: the next start-up finds an empty transport.
+        expect((yield* b.flow.startup).leftCard).toBe("none")
+      })
+    ))
+
   it("refuses an order shown at an older catalog version, and sells at the new one", () =>
     scenario((services) =>
       Effect.gen(function* () {
