@@ -39,6 +39,9 @@ export class KioskFlowConfig extends Context.Reference<KioskFlowConfig>()("ecoup
 
 export type DeviceError = CardUnitError | RfFailure | CardNotTaken | PrinterError
 
+/** Activations tried again after an RF failure, before the dispensed card is given up. */
+export const ACTIVATE_RETRIES = 2
+
 export type PurchaseOutcome =
   | { readonly _tag: "Delivered"; readonly delivery: Delivery }
   /** The card sat at the gate too long: captured, order aborted, no points spent. */
@@ -129,7 +132,11 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
         // to the RF position instead of a blank one: it goes to the bin first.
         const before = yield* Effect.either(unit.status)
         if (Either.isRight(before) && before.right.position !== "none") yield* captureQuietly
-        const dispensed = yield* Effect.either(Effect.zipRight(unit.dispenseToRf, unit.activate))
+        // An RF transmission error on activation is usually momentary; a card that cannot be identified
+        // goes to the bin without the server ever hearing of it (its stacker and bin counts then drift
+        // from the unit's), so it is worth two more tries.
+        const activate = unit.activate.pipe(Effect.retry({ times: ACTIVATE_RETRIES, while: (error) => error._tag === "RfFailure" }))
+        const dispensed = yield* Effect.either(Effect.zipRight(unit.dispenseToRf, activate))
         if (Either.isLeft(dispensed)) {
           yield* captureQuietly
           return yield* deviceFailed(orderId, "card", dispensed.left, null)
