@@ -15,7 +15,7 @@ import type { SimCard } from "./card-memory.js"
 import { makeCardFactory } from "./card-memory.js"
 import type { SimCardUnitControlService } from "./card-unit-control.js"
 import { makeSimCardUnit } from "./card-unit.js"
-import { always, never } from "./faults.js"
+import { always, at, never } from "./faults.js"
 import { CoreServicesLive, type CoreServices, servicesFrom, type Services } from "./fleet-world.js"
 import { makeSimKioskJournal, type SimKioskJournal } from "./kiosk-journal.js"
 import { makeSimPrinter, type SimPrinterControlService } from "./printer.js"
@@ -168,6 +168,18 @@ describe("kiosk flow over sim hardware and the in-process backend", () => {
         yield* kiosk.unit.setFault("card.jam", never)
         expect((yield* kiosk.flow.startup).initialised).toBe(true)
         delivered(yield* buy(kiosk, session, "card"))
+      })
+    ))
+
+  it("tries the activation of a dispensed card again after an RF failure, rather than give the card up", () =>
+    scenario((services) =>
+      Effect.gen(function* () {
+        const kiosk = yield* kioskOf(kioskA)
+        const session = yield* signIn(services, kiosk, 9)
+        yield* kiosk.unit.setFault("card.rf", at(1))
+        delivered(yield* buy(kiosk, session, "card"))
+        expect((yield* kiosk.unit.snapshot).faultsFired["card.rf"]).toBe(1)
+        expect((yield* kiosk.unit.snapshot).binCards).toBe(0)
       })
     ))
 
