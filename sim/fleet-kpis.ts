@@ -72,6 +72,8 @@ export interface MoneyPoint {
 
 export interface AuditSummary {
   readonly ok: boolean
+  /** The run was asked not to audit (benchmarks only); `ok` then says nothing. */
+  readonly skipped: boolean
   readonly violations: number
   readonly text: string
   readonly checks: ReadonlyArray<{ readonly invariant: number; readonly name: string; readonly checked: number; readonly violations: number }>

@@ -115,7 +115,7 @@ table.checks th{width:auto}table.checks td:nth-child(3){width:60%}
 </style></head><body>
 <h1>ecoupon fleet simulation</h1>
 <div class="note">${escapeHtml(`${config.kiosks} kiosks, ${config.merchants} merchants, ${config.days} days from ${new Date(config.startMs).toISOString().slice(0, 10)}, seed ${config.seed}, about ${config.customersPerKioskPerDay} customers per kiosk per day`)}</div>
-<div class="verdict ${verdict ? "good" : "badv"}">${verdict ? "Audit clean: every point and every card is accounted for" : `Audit FAILED: ${n(kpis.audit.violations + kpis.invariants.providerDelivery.missing)} violations`}</div>
+<div class="verdict ${verdict ? "good" : "badv"}">${kpis.audit.skipped ? "Audit skipped (benchmark run)" : verdict ? "Audit clean: every point and every card is accounted for" : `Audit FAILED: ${n(kpis.audit.violations + kpis.invariants.providerDelivery.missing)} violations`}</div>
 <h2>Summary</h2>${headline}
 <h2>Coupons per day</h2>${couponsChart}
 <h2>Card stock per kiosk over time</h2>${stockChart}
