@@ -2,6 +2,7 @@ import { Clock, Effect, Layer, Option, Schema } from "effect"
 import { Cards } from "./cards.js"
 import { Catalog } from "./catalog.js"
 import { BeginDispense, ReturnCard } from "./domain/card.js"
+import type { Offer } from "./domain/catalog.js"
 import { type CardUid, type KioskId, type OrderId, PhoneNumber, type RegionId } from "./domain/ids.js"
 import { type AbortOrder, type DeliverOrder, PlaceOrder } from "./domain/order.js"
 import type { DeviceStatus, ReportedState as TwinReport } from "./domain/twin.js"
@@ -186,7 +187,7 @@ const make = (kioskId: KioskId) =>
         yield* refused(users.endSession(id.value))
       })
 
-    const offerView = (offer: { readonly id: CatalogOffer["offerId"]; readonly merchantId: CatalogOffer["merchantId"]; readonly title: string; readonly pricePoints: number; readonly stock: number; readonly validUntilMs: number }): CatalogOffer => ({
+    const offerView = (offer: Offer): CatalogOffer => ({
       offerId: offer.id,
       merchantId: offer.merchantId,
       title: offer.title,
@@ -240,7 +241,7 @@ const make = (kioskId: KioskId) =>
     const beginDispense = (orderId: OrderId, cardUid: CardUid): Effect.Effect<void, BackendRefused> =>
       refused(cards.beginDispense(new BeginDispense({ uid: cardUid, kioskId, orderId }))).pipe(Effect.asVoid)
 
-    const order = (orderId: OrderId) => Effect.map(Effect.option(orders.get(orderId)), (found) => found)
+    const order = (orderId: OrderId) => Effect.option(orders.get(orderId))
 
     const returnCard = (cardUid: CardUid) => refused(cards.return(new ReturnCard({ uid: cardUid, kioskId })))
 

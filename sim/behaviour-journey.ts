@@ -15,7 +15,7 @@ import {
   planReturn
 } from "./behaviour-customer.js"
 import { bump } from "./fleet-kpis.js"
-import { type Customer, dayOf, type FleetWorld, type HeldCard, type SimKiosk } from "./fleet-world.js"
+import { type Customer, dayOf, type FleetWorld, type HeldCard, type SimKiosk, type Visit } from "./fleet-world.js"
 
 /**
  * A customer's visit to a kiosk, acted out against the kiosk flow (the code a real kiosk runs) with
@@ -87,7 +87,7 @@ const afterDelivery = (world: FleetWorld, kiosk: SimKiosk, customer: Customer, o
     for (const planned of planRedemptions(r, delivery.valuePoints, delivery.issuedAtMs, delivery.expiresAtMs, p)) {
       if (planned.atMs >= world.horizonMs) continue
       world.time.at(planned.atMs, () => {
-        world.merchantDesk.offer({ _tag: "Redeem", merchantId: offer.merchantId, couponCode: delivery.couponCode, amountPoints: planned.amountPoints, customer })
+        world.merchantDesk.offer({ _tag: "Redeem", merchantId: offer.merchantId, couponCode: delivery.couponCode, amountPoints: planned.amountPoints })
       })
     }
     if (delivery.cardUid === null) return
@@ -110,7 +110,7 @@ export const scheduleReturn = (world: FleetWorld, from: SimKiosk, held: HeldCard
 }
 
 /** Someone joins the kiosk's queue; a full queue turns them away. */
-export const arrive = (world: FleetWorld, kiosk: SimKiosk, visit: Parameters<SimKiosk["mailbox"]["offer"]>[0]): void => {
+export const arrive = (world: FleetWorld, kiosk: SimKiosk, visit: Visit): void => {
   if (kiosk.stopped || !kiosk.mailbox.offer(visit)) world.counters.walkedAway++
 }
 

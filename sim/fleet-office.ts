@@ -3,12 +3,11 @@ import { CouponCode, type OfferId, RedemptionId, TransferId } from "../core/doma
 import { RedeemCoupon, RollbackRedemption } from "../core/domain/redemption.js"
 import { defaultOutboxSettings, OutboxKinds, smsHandler } from "../core/outbox.js"
 import { ProviderGateway } from "../core/ports/provider-gateway.js"
-import type { Customer } from "./fleet-world.js"
 import { chance, DAY_MS } from "./behaviour-customer.js"
 import { changeOffers, nextChangeMs } from "./behaviour-merchant.js"
 import { nextDailyRunMs } from "./behaviour-operator.js"
 import { bump } from "./fleet-kpis.js"
-import { dayOf, type FleetWorld, type MerchantTask, type SimMerchant } from "./fleet-world.js"
+import { type Customer, dayOf, type FleetWorld, type MerchantTask, type SimMerchant } from "./fleet-world.js"
 
 /**
  * The server side of the deployment that no kiosk drives: the outbox worker (SMS codes, provider

@@ -5,7 +5,7 @@ import { CardCharges } from "../core/cards-charge.js"
 import { Cards } from "../core/cards.js"
 import { Catalog } from "../core/catalog.js"
 import { Coupons } from "../core/coupons.js"
-import type { CouponCode, KioskId, MerchantId, OfferId, RegionId, UserId } from "../core/domain/ids.js"
+import type { CouponCode, KioskId, MerchantId, RegionId, UserId } from "../core/domain/ids.js"
 import { Institutions } from "../core/institutions.js"
 import type { KioskFlow } from "../core/kiosk-flow.js"
 import { Kiosks } from "../core/kiosks.js"
@@ -151,7 +151,7 @@ export interface SimMerchant {
 }
 
 export type MerchantTask =
-  | { readonly _tag: "Redeem"; readonly merchantId: MerchantId; readonly couponCode: CouponCode; readonly amountPoints: number; readonly customer: Customer }
+  | { readonly _tag: "Redeem"; readonly merchantId: MerchantId; readonly couponCode: CouponCode; readonly amountPoints: number }
   | { readonly _tag: "Rollback"; readonly merchantId: MerchantId; readonly redemptionId: string }
   | { readonly _tag: "Change"; readonly merchant: SimMerchant }
   | { readonly _tag: "Pull"; readonly merchant: SimMerchant; readonly attempt: number }
@@ -167,7 +167,6 @@ export interface FleetWorld {
   readonly kiosks: ReadonlyArray<SimKiosk>
   readonly kiosksByRegion: ReadonlyArray<ReadonlyArray<SimKiosk>>
   readonly merchants: ReadonlyArray<SimMerchant>
-  readonly offerMerchant: Map<OfferId, MerchantId>
   /** Registered customers of each region, for returning visits and campaigns. */
   readonly registered: ReadonlyArray<Array<Customer>>
   nextCustomer: number
@@ -180,7 +179,6 @@ export interface FleetWorld {
   /** World-level decisions (which region a card goes back to, campaigns). */
   readonly random: DeviceRandom
   readonly horizonMs: number
-  stopping: boolean
 }
 
 export const dayOf = (world: FleetWorld, atMs: number): number => Math.floor((atMs - world.config.startMs) / 86_400_000)

@@ -156,7 +156,6 @@ const program = (
       kiosks,
       kiosksByRegion: regionIds.map((_, r) => kiosks.filter((kiosk) => kiosk.regionIndex === r)),
       merchants,
-      offerMerchant: new Map(merchants.flatMap((merchant) => merchant.offers.map((offer) => [offer.offerId, merchant.id] as const))),
       registered: regionIds.map(() => []),
       nextCustomer: 0,
       nextRedemption: 0,
@@ -166,8 +165,7 @@ const program = (
       // Bounded by what customers plan (a few redemptions per coupon) within the run.
       merchantDesk: new Mailbox(1_000_000),
       random: yield* deviceRandom(deriveSeed(config.seed, "world")),
-      horizonMs: horizonMs(config),
-      stopping: false
+      horizonMs: horizonMs(config)
     }
     for (const merchant of merchants) yield* pullCatalog(world, merchant, 0)
 
@@ -195,7 +193,6 @@ const program = (
 
     yield* Effect.sleep(world.horizonMs - time.nowMs)
     // Closing time: the kiosks finish the visit in hand and send the queue home.
-    world.stopping = true
     for (const kiosk of kiosks) kiosk.mailbox.offerFirst({ _tag: "Stop", arrivedAtMs: time.nowMs })
     yield* Fiber.joinAll(kioskFibers)
     yield* Fiber.interruptAll([...workers, dayFiber])
