@@ -15,6 +15,7 @@ import {
   planReturn
 } from "./behaviour-customer.js"
 import { bump } from "./fleet-kpis.js"
+import { toMerchantDesk } from "./fleet-office.js"
 import { type Customer, dayOf, type FleetWorld, type HeldCard, type SimKiosk, type Visit } from "./fleet-world.js"
 
 /**
@@ -87,7 +88,7 @@ const afterDelivery = (world: FleetWorld, kiosk: SimKiosk, customer: Customer, o
     for (const planned of planRedemptions(r, delivery.valuePoints, delivery.issuedAtMs, delivery.expiresAtMs, p)) {
       if (planned.atMs >= world.horizonMs) continue
       world.time.at(planned.atMs, () => {
-        world.merchantDesk.offer({ _tag: "Redeem", merchantId: offer.merchantId, couponCode: delivery.couponCode, amountPoints: planned.amountPoints })
+        toMerchantDesk(world, { _tag: "Redeem", merchantId: offer.merchantId, couponCode: delivery.couponCode, amountPoints: planned.amountPoints })
       })
     }
     if (delivery.cardUid === null) return

@@ -60,6 +60,11 @@ export const drainOutbox = (world: FleetWorld, roundsMax: number) =>
     return false
   }).pipe(Effect.provide(world.outside.context))
 
+/** Hands a task to the merchants' desk; a full desk (a bound, not a queue to grow) drops it, counted. */
+export const toMerchantDesk = (world: FleetWorld, task: MerchantTask): void => {
+  if (!world.merchantDesk.offer(task)) bump(world.counters.office, `merchant-desk-full:${task._tag}`)
+}
+
 /** Dead messages an operator retries in one go. */
 const RETRIES_MAX = 100
 
@@ -170,7 +175,7 @@ export const scheduleMerchantChanges = (world: FleetWorld, merchant: SimMerchant
     const atMs = nextChangeMs(merchant.random, fromMs, world.config.merchantBehaviour)
     if (atMs >= world.horizonMs) return
     world.time.at(atMs, () => {
-      world.merchantDesk.offer({ _tag: "Change", merchant })
+      toMerchantDesk(world, { _tag: "Change", merchant })
       next(atMs)
     })
   }
@@ -186,7 +191,7 @@ export const pullCatalog = (world: FleetWorld, merchant: SimMerchant, attempt: n
       bump(c.catalog, `pull-failed:${fetched.left._tag}`)
       if (attempt + 1 < world.config.merchantBehaviour.pullAttemptsMax) {
         const atMs = world.time.nowMs + world.config.merchantBehaviour.pullRetryMs
-        if (atMs < world.horizonMs) world.time.at(atMs, () => world.merchantDesk.offer({ _tag: "Pull", merchant, attempt: attempt + 1 }))
+        if (atMs < world.horizonMs) world.time.at(atMs, () => toMerchantDesk(world, { _tag: "Pull", merchant, attempt: attempt + 1 }))
       }
       return false
     }
@@ -221,7 +226,7 @@ const redeem = (world: FleetWorld, task: Extract<MerchantTask, { readonly _tag: 
     world.log.emit("redeem", { merchant: task.merchantId, coupon: task.couponCode, points: task.amountPoints, outcome: "redeemed", left: result.right.couponBalanceAfter })
     if (chance(world.random, world.config.customers.rollbackShare)) {
       const atMs = world.time.nowMs + 10 * 60_000
-      if (atMs < world.horizonMs) world.time.at(atMs, () => world.merchantDesk.offer({ _tag: "Rollback", merchantId: task.merchantId, redemptionId }))
+      if (atMs < world.horizonMs) world.time.at(atMs, () => toMerchantDesk(world, { _tag: "Rollback", merchantId: task.merchantId, redemptionId }))
     }
   })
 
