@@ -98,8 +98,10 @@ export const fleetConfig = (options: FleetOptions): Either.Either<FleetConfig, s
   })
 }
 
+const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`
+
 export const describeConfig = (config: FleetConfig): string =>
-  `${config.kiosks} kiosks in ${config.regions} regions, ${config.merchants} merchants, ${config.days} days ` +
+  `${plural(config.kiosks, "kiosk")} in ${plural(config.regions, "region")}, ${plural(config.merchants, "merchant")}, ${plural(config.days, "day")} ` +
   `(~${config.customers.customersPerKioskPerDay} customers per kiosk per day), seed ${config.seed}` +
   (Object.keys(config.faults).length === 0 ? "" : `, faults ${formatFaults(config.faults)}`)
 
