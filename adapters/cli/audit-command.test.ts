@@ -40,6 +40,32 @@ describe("ecoupon audit", () => {
     expect(report.checks.flatMap((c) => c.violations).join("\n")).toContain("user:usr_x")
   })
 
+  it("names a card that was never dispensed and a returned card that was charged", async () => {
+    const tamper = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      Effect.all([
+        sql`INSERT INTO institutions (id, name, created_at_ms) VALUES ('ins_a', 'A', 0)`,
+        sql`INSERT INTO regions (id, name, institution_id, created_at_ms) VALUES ('reg_a', 'A', 'ins_a', 0)`,
+        sql`INSERT INTO kiosks (id, region_id, name, bin_capacity, created_at_ms) VALUES ('ksk_a', 'reg_a', 'A', 10, 0)`,
+        sql`INSERT INTO users (id, phone, registered_at_ms) VALUES ('usr_a', '+821000000001', 0)`,
+        sql`INSERT INTO merchants (id, name, status, created_at_ms, updated_at_ms) VALUES ('mer_a', 'A', 'registered', 0, 0)`,
+        sql`INSERT INTO offers (id, merchant_id, title, price_points, stock, valid_from_ms, valid_until_ms, coupon_validity_ms, status, version, updated_at_ms)
+            VALUES ('off_a', 'mer_a', 'A', 100, 1, 0, 1, 1, 'active', 1, 0)`,
+        sql`INSERT INTO orders (id, kiosk_id, user_id, merchant_id, offer_id, quantity, unit_price_points, amount, catalog_version, medium, state, request_key, placed_at_ms)
+            VALUES ('ord_a', 'ksk_a', 'usr_a', 'mer_a', 'off_a', 1, 100, 100, 1, 'card', 'delivered', 'k', 0)`,
+        sql`INSERT INTO cards (uid, state, kiosk_id, order_id, user_id, deposit_points, charge_state, dispensed_at_ms, updated_at_ms)
+            VALUES ('04A1B2C3D4E5F6', 'returned', 'ksk_a', 'ord_a', 'usr_a', 3000, 'confirmed', 0, 0)`,
+        sql`INSERT INTO ledger_transfers (id, debit_account, credit_account, amount, flag, state, code, ref, created_at_ms)
+            VALUES ('deposit:04A1B2C3D4E5F6', 'carrier:billing', 'deposits:carrier', 3000, 'posted', 'posted', 'deposit', '04A1B2C3D4E5F6', 0)`
+      ])
+    )
+    const path = await Effect.runPromise(databaseFile(tamper))
+    const { report } = await Effect.runPromise(auditDatabase(Option.some(path)))
+    const violations = (invariant: number) => report.checks.filter((c) => c.invariant === invariant).flatMap((c) => c.violations).join("\n")
+    expect(violations(5)).toContain("card 04A1B2C3D4E5F6 is returned")
+    expect(violations(5)).toContain("0 dispenses")
+    expect(violations(9)).toContain("card 04A1B2C3D4E5F6 is returned (charge confirmed) with 1 deposit transfers")
+  })
+
   it("refuses a file that is not a database, saying which", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "ecoupon-audit-")), "notes.txt")
     writeFileSync(path, "not sqlite at all, just some text that is long enough to not be a header")

@@ -88,18 +88,25 @@ export const lifecycleChecks: ReadonlyArray<Check> = [
     invariant: 5,
     name: "every card is in one known state, dispensed once, captured where its state says",
     checked: (sql) => sql`SELECT COUNT(*) AS n FROM cards`,
+    // One pass over the movements, grouped by card, joined to the cards: linear at fleet scale.
     violations: (sql) => sql`
       SELECT c.uid, c.state, c.kiosk_id, c.return_kiosk_id,
-        (SELECT COUNT(*) FROM card_stock_movements m WHERE m.ref = c.uid AND m.kind = 'dispense' AND m.kiosk_id = c.kiosk_id) AS dispensed,
-        (SELECT COUNT(*) FROM card_stock_movements m WHERE m.ref = c.uid AND m.kind = 'capture') AS captures
+        COALESCE(m.dispensed, 0) AS dispensed, m.dispensed_from, COALESCE(m.captures, 0) AS captures
       FROM cards c
+      LEFT JOIN (
+        SELECT ref,
+          SUM(CASE WHEN kind = 'dispense' THEN 1 ELSE 0 END) AS dispensed,
+          MIN(CASE WHEN kind = 'dispense' THEN kiosk_id END) AS dispensed_from,
+          SUM(CASE WHEN kind = 'capture' THEN 1 ELSE 0 END) AS captures
+        FROM card_stock_movements WHERE kind IN ('dispense', 'capture') GROUP BY ref
+      ) m ON m.ref = c.uid
       WHERE c.state NOT IN ('dispensing', 'with_user', 'returned', 'retained', 'overdue', 'charged', 'closed')
-         OR (SELECT COUNT(*) FROM card_stock_movements m WHERE m.ref = c.uid AND m.kind = 'dispense' AND m.kiosk_id = c.kiosk_id) <> 1
-         OR (c.state IN ('returned', 'retained') AND (SELECT COUNT(*) FROM card_stock_movements m WHERE m.ref = c.uid AND m.kind = 'capture') <> 1)
-         OR (c.state IN ('dispensing', 'with_user', 'overdue') AND (SELECT COUNT(*) FROM card_stock_movements m WHERE m.ref = c.uid AND m.kind = 'capture') <> 0)
+         OR COALESCE(m.dispensed, 0) <> 1 OR m.dispensed_from <> c.kiosk_id
+         OR (c.state IN ('returned', 'retained') AND COALESCE(m.captures, 0) <> 1)
+         OR (c.state IN ('dispensing', 'with_user', 'overdue') AND COALESCE(m.captures, 0) <> 0)
       ORDER BY c.uid`,
     describe: (r) =>
-      `card ${v(r, "uid")} is ${v(r, "state")} (from ${v(r, "kiosk_id")}, returned at ${v(r, "return_kiosk_id")}) with ${v(r, "dispensed")} dispenses and ${v(r, "captures")} captures`
+      `card ${v(r, "uid")} is ${v(r, "state")} (from ${v(r, "kiosk_id")}, returned at ${v(r, "return_kiosk_id")}) with ${v(r, "dispensed")} dispenses (from ${v(r, "dispensed_from")}) and ${v(r, "captures")} captures`
   },
   {
     invariant: 6,
@@ -138,17 +145,19 @@ export const lifecycleChecks: ReadonlyArray<Check> = [
     invariant: 9,
     name: "a returned card is never charged; an unreturned card is charged at most once",
     checked: (sql) => sql`SELECT COUNT(*) AS n FROM cards`,
+    // Deposits grouped by card once; the outbox row is found by its unique key (carrier_charge:<uid>).
     violations: (sql) => sql`
-      SELECT c.uid, c.state, c.charge_state,
-        (SELECT COUNT(*) FROM ledger_transfers t WHERE t.ref = c.uid AND t.code = 'deposit') AS deposits,
-        (SELECT COUNT(*) FROM outbox o WHERE o.kind = 'carrier_charge' AND o.idempotency_key LIKE '%' || c.uid || '%') AS charges
+      SELECT c.uid, c.state, c.charge_state, COALESCE(d.deposits, 0) AS deposits, o.state AS charge_message
       FROM cards c
-      WHERE (c.state = 'returned' AND (c.charge_state <> 'none'
-               OR (SELECT COUNT(*) FROM ledger_transfers t WHERE t.ref = c.uid AND t.code = 'deposit') > 0))
-         OR (SELECT COUNT(*) FROM ledger_transfers t WHERE t.ref = c.uid AND t.code = 'deposit') > 1
-         OR (SELECT COUNT(*) FROM outbox o WHERE o.kind = 'carrier_charge' AND o.idempotency_key LIKE '%' || c.uid || '%') > 1
+      LEFT JOIN (
+        SELECT ref, COUNT(*) AS deposits FROM ledger_transfers WHERE code = 'deposit' GROUP BY ref
+      ) d ON d.ref = c.uid
+      LEFT JOIN outbox o ON o.idempotency_key = 'carrier_charge:' || c.uid
+      WHERE (c.state = 'returned' AND (c.charge_state <> 'none' OR COALESCE(d.deposits, 0) > 0))
+         OR COALESCE(d.deposits, 0) > 1
+         OR (COALESCE(d.deposits, 0) = 1 AND o.id IS NULL)
       ORDER BY c.uid`,
     describe: (r) =>
-      `card ${v(r, "uid")} is ${v(r, "state")} (charge ${v(r, "charge_state")}) with ${v(r, "deposits")} deposit transfers and ${v(r, "charges")} carrier charges`
+      `card ${v(r, "uid")} is ${v(r, "state")} (charge ${v(r, "charge_state")}) with ${v(r, "deposits")} deposit transfers; its carrier charge message is ${v(r, "charge_message")}`
   }
 ]

@@ -5,6 +5,7 @@ import parties from "./0002_parties.js"
 import catalog from "./0003_catalog.js"
 import orders from "./0004_orders.js"
 import outbox from "./0005_outbox.js"
+import movementRefIndex from "./0008_movement_ref_index.js"
 import orderResolution from "./0007_order_resolution.js"
 
 /**
@@ -18,5 +19,6 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0003_catalog": catalog,
   "0004_orders": orders,
   "0005_outbox": outbox,
-  "0007_order_resolution": orderResolution
+  "0007_order_resolution": orderResolution,
+  "0008_movement_ref_index": movementRefIndex
 }
