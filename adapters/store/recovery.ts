@@ -1,8 +1,7 @@
-import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { JournalDamage, type JournalRecord, type JournalScan, scanJournal } from "./journal-format.js"
-import { isNotFound, readSnapshot, SnapshotDamage } from "./snapshot-file.js"
+import { readFileIfPresent, readSnapshot, SnapshotDamage } from "./snapshot-file.js"
 import { openDatabase } from "./sqljs-client.js"
 import type { SqljsDatabase } from "./sqljs-database.js"
 import { StoreError } from "./store-error.js"
@@ -38,14 +37,8 @@ export interface Recovered {
 const readJournal = (path: string): Effect.Effect<JournalScan | undefined, StoreError> =>
   Effect.tryPromise({
     try: async () => {
-      let bytes: Buffer
-      try {
-        bytes = await readFile(path)
-      } catch (cause) {
-        if (isNotFound(cause)) return undefined
-        throw cause
-      }
-      return scanJournal(bytes)
+      const bytes = await readFileIfPresent(path)
+      return bytes === undefined ? undefined : scanJournal(bytes)
     },
     catch: (cause) =>
       cause instanceof JournalDamage

@@ -55,14 +55,8 @@ export const encodeSnapshot = (snapshot: Snapshot): Buffer => {
 
 /** The snapshot at `path`, or undefined when there is none yet. Throws SnapshotDamage. */
 export const readSnapshot = async (path: string): Promise<Snapshot | undefined> => {
-  let bytes: Buffer
-  try {
-    bytes = await readFile(path)
-  } catch (cause) {
-    if (isNotFound(cause)) return undefined
-    throw cause
-  }
-  return decodeSnapshot(bytes)
+  const bytes = await readFileIfPresent(path)
+  return bytes === undefined ? undefined : decodeSnapshot(bytes)
 }
 
 /** Replaces the snapshot at `path` atomically and durably (see the format above). */
@@ -94,3 +88,13 @@ export const syncDirectory = async (directory: string): Promise<void> => {
 
 export const isNotFound = (cause: unknown): boolean =>
   typeof cause === "object" && cause !== null && "code" in cause && cause.code === "ENOENT"
+
+/** The bytes of the file at `path`, or undefined when there is no such file; other failures reject. */
+export const readFileIfPresent = async (path: string): Promise<Buffer | undefined> => {
+  try {
+    return await readFile(path)
+  } catch (cause) {
+    if (isNotFound(cause)) return undefined
+    throw cause
+  }
+}
