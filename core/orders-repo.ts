@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Option, Schema } from "effect"
-import { CardUid, MerchantId, OfferId, type OrderId, type RegionId } from "./domain/ids.js"
+import { Effect, Option, Schema, Struct } from "effect"
+import { CardUid, type MerchantId, type OfferId, type OrderId, type RegionId } from "./domain/ids.js"
+import { OfferRow as CatalogOfferRow } from "./domain/catalog.js"
 import { CardRow } from "./domain/card.js"
 import { CouponRow } from "./domain/coupon.js"
 import { Abortion, CurrentOffer, type DeliveredMedium, Delivery, OrderRow, type PlaceOrder, Placement } from "./domain/order.js"
@@ -12,15 +13,13 @@ import { DbInt } from "./domain/points.js"
  * errors are defects here, at the repository edge.
  */
 
+/**
+ * The offer as an order reads it: the catalog's offer row without its version, with the merchant's
+ * status. Both statuses stay plain text: an order refuses anything but an active offer of a registered
+ * merchant, and names what it found.
+ */
 export const OfferRow = Schema.Struct({
-  id: OfferId,
-  merchant_id: MerchantId,
-  title: Schema.String,
-  price_points: DbInt,
-  stock: DbInt,
-  valid_from_ms: DbInt,
-  valid_until_ms: DbInt,
-  coupon_validity_ms: DbInt,
+  ...Struct.omit(CatalogOfferRow.fields, "version", "updated_at_ms"),
   status: Schema.String,
   merchant_status: Schema.String
 })
