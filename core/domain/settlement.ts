@@ -25,7 +25,8 @@ export class StatementLine extends Schema.Class<StatementLine>("StatementLine")(
   redeemedAtMs: Schema.Int
 }) {}
 
-export class Statement extends Schema.Class<Statement>("Statement")({
+/** What a statement says besides its lines: all a listing shows of it. */
+const statementHeader = {
   id: SettlementId,
   merchantId: MerchantId,
   periodStartMs: Schema.Int,
@@ -33,9 +34,16 @@ export class Statement extends Schema.Class<Statement>("Statement")({
   totalPoints: Schema.Int,
   state: SettlementState,
   payoutRef: Schema.NullOr(Schema.String),
-  createdAtMs: Schema.Int,
+  createdAtMs: Schema.Int
+}
+
+export class Statement extends Schema.Class<Statement>("Statement")({
+  ...statementHeader,
   lines: Schema.Array(StatementLine)
 }) {}
+
+/** A statement without its lines, for listings. */
+export class StatementSummary extends Schema.Class<StatementSummary>("StatementSummary")(statementHeader) {}
 
 export const SettlementRow = Schema.Struct({
   id: SettlementId,
@@ -57,42 +65,24 @@ export const LineRow = Schema.Struct({
 })
 export type LineRow = typeof LineRow.Type
 
+const headerFromRow = (row: SettlementRow) => ({
+  id: row.id,
+  merchantId: row.merchant_id,
+  periodStartMs: row.period_start_ms,
+  periodEndMs: row.period_end_ms,
+  totalPoints: row.total_points,
+  state: row.state,
+  payoutRef: row.payout_ref,
+  createdAtMs: row.created_at_ms
+})
+
 export const statementFromRows = (row: SettlementRow, lines: ReadonlyArray<LineRow>): Statement =>
   new Statement({
-    id: row.id,
-    merchantId: row.merchant_id,
-    periodStartMs: row.period_start_ms,
-    periodEndMs: row.period_end_ms,
-    totalPoints: row.total_points,
-    state: row.state,
-    payoutRef: row.payout_ref,
-    createdAtMs: row.created_at_ms,
+    ...headerFromRow(row),
     lines: lines.map((line) => new StatementLine({ redemptionId: line.redemption_id, couponId: line.coupon_id, amount: line.amount, redeemedAtMs: line.redeemed_at_ms }))
   })
 
-/** A statement without its lines, for listings. */
-export class StatementSummary extends Schema.Class<StatementSummary>("StatementSummary")({
-  id: SettlementId,
-  merchantId: MerchantId,
-  periodStartMs: Schema.Int,
-  periodEndMs: Schema.Int,
-  totalPoints: Schema.Int,
-  state: SettlementState,
-  payoutRef: Schema.NullOr(Schema.String),
-  createdAtMs: Schema.Int
-}) {}
-
-export const summaryFromRow = (row: SettlementRow): StatementSummary =>
-  new StatementSummary({
-    id: row.id,
-    merchantId: row.merchant_id,
-    periodStartMs: row.period_start_ms,
-    periodEndMs: row.period_end_ms,
-    totalPoints: row.total_points,
-    state: row.state,
-    payoutRef: row.payout_ref,
-    createdAtMs: row.created_at_ms
-  })
+export const summaryFromRow = (row: SettlementRow): StatementSummary => new StatementSummary(headerFromRow(row))
 
 // --- errors ----------------------------------------------------------------------------------------
 
