@@ -14,7 +14,8 @@ import { Ledger } from "./ledger.js"
 import { Orders } from "./orders.js"
 import { Redemptions } from "./redemption.js"
 import { fakePorts } from "./testing/fake-ports.js"
-import { auditClean, deliveredCoupon, deliveredOnCard, dispatchOutbox, inWorld, refusedWithoutWrites } from "./testing/harness.js"
+import { auditClean, deliveredCoupon, deliveredOnCard, dispatchOutbox, inWorld } from "./testing/harness.js"
+import { refusedWithoutWrites } from "./testing/refusals.js"
 import { DAY_MS, world } from "./testing/world.js"
 
 const card1 = CardUid.make("04A1B2C3")

@@ -1,15 +1,17 @@
-import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Layer, Random, Stream, TestClock } from "effect"
+import { Chunk, Effect, Layer, Stream, TestClock } from "effect"
 import { testStores } from "../adapters/store/testing.js"
 import { Catalog, defaultCatalogSettings } from "./catalog.js"
 import type { OfferInput } from "./domain/catalog.js"
-import { InstitutionId, MerchantId, OfferId, RegionId } from "./domain/ids.js"
+import { MerchantId, OfferId, RegionId } from "./domain/ids.js"
 import { Institutions } from "./institutions.js"
 import { Ledger } from "./ledger.js"
 import { Merchants } from "./merchants.js"
 import type { ProviderOffer } from "./ports/provider-gateway.js"
 import { Regions } from "./regions.js"
+import { onFreshStore } from "./testing/fresh-store.js"
+import { registerApprovedMerchant, registerRegions } from "./testing/parties.js"
+import { refused, snapshotTables } from "./testing/refusals.js"
 
 const seoul = RegionId.make("reg_seoul")
 const busan = RegionId.make("reg_busan")
@@ -35,31 +37,10 @@ const providerOffer = (id: string, patch: Partial<ProviderOffer> = {}): Provider
   return { ...rest, ...patch }
 }
 
-/** Every row the catalog may write, to show that a refusal wrote nothing. */
-const snapshot = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const tables = ["offers", "offer_regions", "catalog_changes", "regions", "merchants"]
-  return JSON.stringify(yield* Effect.forEach(tables, (table) => sql`SELECT * FROM ${sql(table)} ORDER BY 1, 2`))
-})
-
-const refused = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const before = yield* snapshot
-    const result = yield* Effect.either(effect)
-    if (Either.isRight(result)) return yield* Effect.dieMessage("expected a refusal")
-    expect(yield* snapshot).toBe(before)
-    return result.left
-  })
-
 const setup = Effect.gen(function* () {
-  const institution = yield* (yield* Institutions).register({ id: InstitutionId.make("ins_food"), name: "Food bank" })
-  const regions = yield* Regions
-  yield* regions.register({ id: seoul, name: "Seoul", institutionId: institution.id })
-  yield* regions.register({ id: busan, name: "Busan", institutionId: institution.id })
-  const merchants = yield* Merchants
-  yield* merchants.register({ id: cafe, name: "Cafe" })
-  yield* merchants.approve(cafe)
-  yield* merchants.register({ id: bakery, name: "Bakery" })
+  yield* registerRegions([[seoul, "Seoul"], [busan, "Busan"]])
+  yield* registerApprovedMerchant({ id: cafe, name: "Cafe" })
+  yield* (yield* Merchants).register({ id: bakery, name: "Bakery" })
 })
 
 const version = (regionId: RegionId) => Effect.flatMap(Regions, (regions) => Effect.map(regions.get(regionId), (region) => region.catalogVersion))
@@ -68,8 +49,7 @@ const version = (regionId: RegionId) => Effect.flatMap(Regions, (regions) => Eff
 const services = Merchants.Default.pipe(Layer.provideMerge(Layer.mergeAll(Catalog.Default, Institutions.Default, Regions.Default, Ledger.Default)))
 
 for (const store of testStores) {
-  const run = <A, E>(effect: Effect.Effect<A, E, Catalog | Merchants | Institutions | Regions | Ledger | SqlClient.SqlClient>) =>
-    Effect.zipRight(setup, effect).pipe(Effect.provide(services), Effect.provide(store.layer), Effect.withRandom(Random.make(3)))
+  const run = onFreshStore(store.layer, services, { setup, seed: 3 })
 
   describe(`Catalog on ${store.name}`, () => {
     it.effect("an upsert bumps each region it is sold in, records the change and shows in the catalog", () =>
@@ -94,9 +74,9 @@ for (const store of testStores) {
         Effect.gen(function* () {
           const catalog = yield* Catalog
           yield* catalog.upsertOffer(offer("off_1"))
-          const before = yield* snapshot
+          const before = yield* snapshotTables
           yield* catalog.upsertOffer(offer("off_1", { title: "  Americano " }))
-          expect(yield* snapshot).toBe(before)
+          expect(yield* snapshotTables).toBe(before)
           const changed = yield* catalog.upsertOffer(offer("off_1", { pricePoints: 5000 }))
           expect(changed.version).toBe(2)
           expect(yield* version(seoul)).toBe(2)
@@ -124,9 +104,9 @@ for (const store of testStores) {
           const withdrawn = yield* catalog.withdrawOffer(OfferId.make("off_1"))
           expect([withdrawn.status, withdrawn.version]).toEqual(["withdrawn", 2])
           expect([yield* version(seoul), yield* version(busan)]).toEqual([2, 2])
-          const before = yield* snapshot
+          const before = yield* snapshotTables
           yield* catalog.withdrawOffer(OfferId.make("off_1"))
-          expect(yield* snapshot).toBe(before)
+          expect(yield* snapshotTables).toBe(before)
           expect((yield* catalog.catalogForRegion(seoul)).offers).toEqual([])
           expect((yield* catalog.upsertOffer(offer("off_1"))).status).toBe("active")
           expect((yield* catalog.catalogForRegion(seoul)).offers).toHaveLength(1)
@@ -184,10 +164,10 @@ for (const store of testStores) {
           expect(sync.offers.map((o) => [o.id, o.couponValidityMs])).toEqual([["off_keep", 3 * DAY], ["off_new", defaultCatalogSettings.couponValidityMsDefault]])
           expect((yield* catalog.catalogForRegion(seoul)).offers.map((o) => o.id)).toEqual(["off_keep", "off_new"])
           // The same push again is a no-op.
-          const before = yield* snapshot
+          const before = yield* snapshotTables
           const again = yield* catalog.upsertFromProvider(cafe, [providerOffer("off_keep"), providerOffer("off_new", { stock: 3 })], { replace: true })
           expect([again.changed, again.withdrawn]).toEqual([0, 0])
-          expect(yield* snapshot).toBe(before)
+          expect(yield* snapshotTables).toBe(before)
         })
       ))
 

@@ -1,32 +1,20 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer, Random } from "effect"
+import { Effect, Either, Layer } from "effect"
 import { testStores } from "../adapters/store/testing.js"
-import { InstitutionId, KioskId, RegionId } from "./domain/ids.js"
+import { KioskId, RegionId } from "./domain/ids.js"
 import { StockMovementId } from "./domain/kiosk.js"
 import { Institutions } from "./institutions.js"
 import { defaultKiosksSettings, Kiosks, recordStockMovement } from "./kiosks.js"
 import { Ledger } from "./ledger.js"
 import { Regions } from "./regions.js"
+import { onFreshStore } from "./testing/fresh-store.js"
+import { registerRegions } from "./testing/parties.js"
+import { refused } from "./testing/refusals.js"
 
 const seoul = RegionId.make("reg_seoul")
 const kiosk = KioskId.make("ksk_1")
 const mid = (s: string) => StockMovementId.make(s)
-
-const snapshot = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const tables = ["kiosks", "card_stock_movements", "kiosk_twins"]
-  return JSON.stringify(yield* Effect.forEach(tables, (table) => sql`SELECT * FROM ${sql(table)} ORDER BY 1`))
-})
-
-const refused = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const before = yield* snapshot
-    const result = yield* Effect.either(effect)
-    if (Either.isRight(result)) return yield* Effect.dieMessage("expected a refusal")
-    expect(yield* snapshot).toBe(before)
-    return result.left
-  })
 
 /** Invariant 5: the counts on the row equal the sums of the movements. */
 const countsMatchMovements = Effect.gen(function* () {
@@ -42,16 +30,12 @@ const countsMatchMovements = Effect.gen(function* () {
   }
 })
 
-const setup = Effect.gen(function* () {
-  const institution = yield* (yield* Institutions).register({ id: InstitutionId.make("ins_food"), name: "Food bank" })
-  yield* (yield* Regions).register({ id: seoul, name: "Seoul", institutionId: institution.id })
-})
+const setup = registerRegions([[seoul, "Seoul"]])
 
 const services = Layer.mergeAll(Kiosks.Default, Institutions.Default, Regions.Default, Ledger.Default)
 
 for (const store of testStores) {
-  const run = <A, E>(effect: Effect.Effect<A, E, Kiosks | Institutions | Regions | Ledger | SqlClient.SqlClient>) =>
-    Effect.zipRight(setup, effect).pipe(Effect.provide(services), Effect.provide(store.layer), Effect.withRandom(Random.make(13)))
+  const run = onFreshStore(store.layer, services, { setup, seed: 13 })
 
   describe(`Kiosks on ${store.name}`, () => {
     it.effect("a kiosk registers in a region with an empty stacker and bin, and a twin", () =>

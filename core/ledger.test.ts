@@ -7,18 +7,11 @@ import { Auditor } from "./audit.js"
 import { Account, AccountId } from "./domain/ledger.js"
 import { TransferId, UserId } from "./domain/ids.js"
 import { BATCH_TRANSFERS_MAX, Ledger, type TransferRequest } from "./ledger.js"
+import { snapshotTables } from "./testing/refusals.js"
 
 const tid = (s: string) => TransferId.make(s)
 const alice = Account.user(UserId.make("usr_alice"))
 const bob = Account.user(UserId.make("usr_bob"))
-
-/** Everything that can change in the ledger, to show that a refusal wrote nothing. */
-const snapshot = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const accounts = yield* sql`SELECT * FROM ledger_accounts ORDER BY id`
-  const transfers = yield* sql`SELECT * FROM ledger_transfers ORDER BY id`
-  return JSON.stringify({ accounts, transfers })
-})
 
 const withUsers = Effect.gen(function* () {
   const ledger = yield* Ledger
@@ -82,14 +75,14 @@ for (const store of testStores) {
           const first = yield* ledger.post({ id: tid("p1:post"), pendingId: tid("p1") })
           const again = yield* ledger.post({ id: tid("p1:post"), pendingId: tid("p1") })
           expect(again).toEqual(first)
-          const before = yield* snapshot
+          const before = yield* snapshotTables
           const voidAfterPost = yield* Effect.either(ledger.void({ id: tid("p1:void"), pendingId: tid("p1") }))
           expect(Either.isLeft(voidAfterPost) && voidAfterPost.left._tag).toBe("PendingAlreadyResolved")
           const postUnderOtherId = yield* Effect.either(ledger.post({ id: tid("p1:post2"), pendingId: tid("p1") }))
           expect(Either.isLeft(postUnderOtherId) && postUnderOtherId.left._tag).toBe("PendingAlreadyResolved")
           const replayAsVoid = yield* Effect.either(ledger.void({ id: tid("p1:post"), pendingId: tid("p1") }))
           expect(Either.isLeft(replayAsVoid) && replayAsVoid.left._tag).toBe("TransferConflict")
-          expect(yield* snapshot).toBe(before)
+          expect(yield* snapshotTables).toBe(before)
         })
       ))
 
@@ -112,11 +105,11 @@ for (const store of testStores) {
           const first = yield* ledger.transfer(request)
           const again = yield* ledger.transfer(request)
           expect(again).toEqual(first)
-          const before = yield* snapshot
+          const before = yield* snapshotTables
           const conflict = yield* Effect.either(ledger.transfer({ ...request, amount: 251 }))
           expect(Either.isLeft(conflict) && conflict.left._tag).toBe("TransferConflict")
           expect(Either.isLeft(conflict) && conflict.left.message).toContain("amount 250 vs 251")
-          expect(yield* snapshot).toBe(before)
+          expect(yield* snapshotTables).toBe(before)
         })
       ))
 
@@ -134,7 +127,7 @@ for (const store of testStores) {
       run(
         Effect.gen(function* () {
           const ledger = yield* withUsers
-          const before = yield* snapshot
+          const before = yield* snapshotTables
           const attempts = [
             { id: tid("r1"), debit: alice, credit: bob, amount: 1001, code: "redeem" as const },
             { id: tid("r2"), debit: AccountId.make("user:usr_ghost"), credit: bob, amount: 1, code: "redeem" as const },
@@ -150,7 +143,7 @@ for (const store of testStores) {
             tags.push(Either.isLeft(result) ? result.left._tag : "accepted")
           }
           expect(tags).toEqual(["InsufficientFunds", "AccountNotFound", "AccountNotFound", "InvalidTransfer", "InvalidTransfer", "InvalidTransfer", "InvalidTransfer"])
-          expect(yield* snapshot).toBe(before)
+          expect(yield* snapshotTables).toBe(before)
         })
       ))
 
@@ -223,11 +216,11 @@ for (const store of testStores) {
       run(
         Effect.gen(function* () {
           const ledger = yield* withUsers
-          const before = yield* snapshot
+          const before = yield* snapshotTables
           const tooMany = Array.from({ length: BATCH_TRANSFERS_MAX + 1 }, (_, i) => ({ id: tid(`x${i}`), debit: Account.issuer, credit: alice, amount: 1, code: "grant" as const }))
           const result = yield* Effect.either(ledger.transferBatch(tooMany))
           expect(Either.isLeft(result) && result.left.message).toContain(`at most ${BATCH_TRANSFERS_MAX}`)
-          expect(yield* snapshot).toBe(before)
+          expect(yield* snapshotTables).toBe(before)
         })
       ))
 

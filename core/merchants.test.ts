@@ -1,46 +1,27 @@
-import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Layer, Random, Stream } from "effect"
+import { Chunk, Effect, Layer, Stream } from "effect"
 import { testStores } from "../adapters/store/testing.js"
 import { Catalog } from "./catalog.js"
-import { InstitutionId, MerchantId, OfferId, RegionId } from "./domain/ids.js"
+import { MerchantId, OfferId, RegionId } from "./domain/ids.js"
 import { Account } from "./domain/ledger.js"
 import { Institutions } from "./institutions.js"
 import { Ledger } from "./ledger.js"
 import { Merchants } from "./merchants.js"
 import { Regions } from "./regions.js"
+import { onFreshStore } from "./testing/fresh-store.js"
+import { registerApprovedMerchant, registerRegions } from "./testing/parties.js"
+import { refused, snapshotTables } from "./testing/refusals.js"
 
 const seoul = RegionId.make("reg_seoul")
 const busan = RegionId.make("reg_busan")
 const jeju = RegionId.make("reg_jeju")
 const cafe = MerchantId.make("mer_cafe")
 
-const snapshot = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const tables = ["merchants", "offers", "catalog_changes", "regions", "ledger_accounts"]
-  return JSON.stringify(yield* Effect.forEach(tables, (table) => sql`SELECT * FROM ${sql(table)} ORDER BY 1, 2`))
-})
-
-const refused = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const before = yield* snapshot
-    const result = yield* Effect.either(effect)
-    if (Either.isRight(result)) return yield* Effect.dieMessage("expected a refusal")
-    expect(yield* snapshot).toBe(before)
-    return result.left
-  })
-
-const setup = Effect.gen(function* () {
-  const institution = yield* (yield* Institutions).register({ id: InstitutionId.make("ins_food"), name: "Food bank" })
-  const regions = yield* Regions
-  for (const [id, name] of [[seoul, "Seoul"], [busan, "Busan"], [jeju, "Jeju"]] as const) yield* regions.register({ id, name, institutionId: institution.id })
-})
+const setup = registerRegions([[seoul, "Seoul"], [busan, "Busan"], [jeju, "Jeju"]])
 
 /** The cafe, approved, with one offer in Seoul and Busan (none in Jeju). */
 const sellingCafe = Effect.gen(function* () {
-  const merchants = yield* Merchants
-  yield* merchants.register({ id: cafe, name: "Cafe", providerUrl: "https://cafe.example/api" })
-  yield* merchants.approve(cafe)
+  yield* registerApprovedMerchant({ id: cafe, name: "Cafe", providerUrl: "https://cafe.example/api" })
   yield* (yield* Catalog).upsertOffer({
     offerId: OfferId.make("off_1"),
     merchantId: cafe,
@@ -62,8 +43,7 @@ const versions = Effect.gen(function* () {
 const services = Merchants.Default.pipe(Layer.provideMerge(Layer.mergeAll(Catalog.Default, Institutions.Default, Regions.Default, Ledger.Default)))
 
 for (const store of testStores) {
-  const run = <A, E>(effect: Effect.Effect<A, E, Catalog | Merchants | Institutions | Regions | Ledger | SqlClient.SqlClient>) =>
-    Effect.zipRight(setup, effect).pipe(Effect.provide(services), Effect.provide(store.layer), Effect.withRandom(Random.make(5)))
+  const run = onFreshStore(store.layer, services, { setup, seed: 5 })
 
   describe(`Merchants on ${store.name}`, () => {
     it.effect("a merchant registers as pending with its ledger accounts; the same request again returns it", () =>
@@ -111,9 +91,9 @@ for (const store of testStores) {
           const latest = yield* catalog.changesSince(seoul, 1)
           expect(latest.map((c) => [c.change, c.offerId, c.offers.map((o) => o.id)])).toEqual([["merchant_registered", null, ["off_1"]]])
           // Approving again is a no-op.
-          const before = yield* snapshot
+          const before = yield* snapshotTables
           yield* merchants.approve(cafe)
-          expect(yield* snapshot).toBe(before)
+          expect(yield* snapshotTables).toBe(before)
         })
       ))
 
@@ -131,9 +111,9 @@ for (const store of testStores) {
             expect((yield* catalog.catalogForRegion(seoul)).offers).toEqual([])
             expect((yield* catalog.catalogForRegion(busan)).offers).toEqual([])
             // Suspending again changes nothing.
-            const before = yield* snapshot
+            const before = yield* snapshotTables
             yield* merchants.suspend(cafe)
-            expect(yield* snapshot).toBe(before)
+            expect(yield* snapshotTables).toBe(before)
             expect((yield* merchants.restore(cafe)).status).toBe("registered")
             expect((yield* catalog.catalogForRegion(seoul)).offers.map((o) => o.id)).toEqual(["off_1"])
             const seen = Chunk.toArray(yield* Stream.runCollect(Stream.take(live, 2)))

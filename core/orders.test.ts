@@ -10,7 +10,8 @@ import { AbortOrder, DeliverOrder, PlaceOrder } from "./domain/order.js"
 import { SessionId } from "./domain/user.js"
 import { Ledger } from "./ledger.js"
 import { Orders } from "./orders.js"
-import { auditClean, inWorld, refusedWithoutWrites } from "./testing/harness.js"
+import { auditClean, inWorld } from "./testing/harness.js"
+import { refusedWithoutWrites } from "./testing/refusals.js"
 import { addOffer, bumpCatalog, DAY_MS, grant, world } from "./testing/world.js"
 
 const oid = (s: string) => OrderId.make(`ord_${s}`)

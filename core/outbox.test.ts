@@ -1,10 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Fiber, Layer, Random, Ref, Schema, TestClock } from "effect"
+import { Effect, Either, Fiber, Layer, Ref, Schema, TestClock } from "effect"
 import { testStores } from "../adapters/store/testing.js"
 import { OutboxId } from "./domain/outbox.js"
 import { backoffCeilingMs, defaultOutboxSettings, Outbox, OutboxConfig, outboxHandler, type OutboxSettings } from "./outbox.js"
 import { ServiceRejected, ServiceUnavailable } from "./ports/service-errors.js"
+import { onFreshStore } from "./testing/fresh-store.js"
 
 const settings: OutboxSettings = { ...defaultOutboxSettings, attemptsMax: 3, batchMax: 10 }
 const Ping = Schema.Struct({ n: Schema.Number })
@@ -49,8 +50,7 @@ const pingHandler = (answer: (n: number) => "ok" | "down" | "no", log: Ref.Ref<R
 const services = Outbox.Default.pipe(Layer.provide(Layer.succeed(OutboxConfig, settings)))
 
 for (const store of testStores) {
-  const run = <A, E>(effect: Effect.Effect<A, E, Outbox | SqlClient.SqlClient>) =>
-    effect.pipe(Effect.provide(services), Effect.provide(store.layer), Effect.withRandom(Random.make(19)))
+  const run = onFreshStore(store.layer, services, { seed: 19 })
 
   describe(`Outbox on ${store.name}`, () => {
     it.effect("the same idempotency key twice is one message", () =>

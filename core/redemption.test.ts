@@ -11,7 +11,8 @@ import { Ledger } from "./ledger.js"
 import { Orders } from "./orders.js"
 import { RedemptionConfig, Redemptions } from "./redemption.js"
 import { Settlements } from "./settlement.js"
-import { auditClean, deliveredCoupon, inWorld, refusedWithoutWrites } from "./testing/harness.js"
+import { auditClean, deliveredCoupon, inWorld } from "./testing/harness.js"
+import { refusedWithoutWrites } from "./testing/refusals.js"
 import { DAY_MS, world } from "./testing/world.js"
 
 const rid = (s: string) => RedemptionId.make(`rdm_${s}`)

@@ -1,36 +1,21 @@
-import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer, Random } from "effect"
+import { Effect, Layer } from "effect"
 import { testStores } from "../adapters/store/testing.js"
 import { InstitutionId, RegionId } from "./domain/ids.js"
 import { Account } from "./domain/ledger.js"
 import { Institutions } from "./institutions.js"
 import { Ledger } from "./ledger.js"
 import { Regions } from "./regions.js"
+import { onFreshStore } from "./testing/fresh-store.js"
+import { refused } from "./testing/refusals.js"
 
 const food = InstitutionId.make("ins_food")
 const seoul = RegionId.make("reg_seoul")
 
-const snapshot = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const tables = ["institutions", "regions", "ledger_accounts"]
-  return JSON.stringify(yield* Effect.forEach(tables, (table) => sql`SELECT * FROM ${sql(table)} ORDER BY 1`))
-})
-
-const refused = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const before = yield* snapshot
-    const result = yield* Effect.either(effect)
-    if (Either.isRight(result)) return yield* Effect.dieMessage("expected a refusal")
-    expect(yield* snapshot).toBe(before)
-    return result.left
-  })
-
 const services = Layer.mergeAll(Institutions.Default, Regions.Default, Ledger.Default)
 
 for (const store of testStores) {
-  const run = <A, E>(effect: Effect.Effect<A, E, Institutions | Regions | Ledger | SqlClient.SqlClient>) =>
-    effect.pipe(Effect.provide(services), Effect.provide(store.layer), Effect.withRandom(Random.make(11)))
+  const run = onFreshStore(store.layer, services, { seed: 11 })
 
   describe(`Institutions and regions on ${store.name}`, () => {
     it.effect("an institution gets its ledger account; replaying the same request returns the first result", () =>

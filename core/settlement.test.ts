@@ -11,7 +11,8 @@ import { Orders } from "./orders.js"
 import { Redemptions } from "./redemption.js"
 import { Settlements } from "./settlement.js"
 import { fakePorts } from "./testing/fake-ports.js"
-import { auditClean, deliveredCoupon, dispatchOutbox, inWorld, refusedWithoutWrites } from "./testing/harness.js"
+import { auditClean, deliveredCoupon, dispatchOutbox, inWorld } from "./testing/harness.js"
+import { refusedWithoutWrites } from "./testing/refusals.js"
 import { addOffer, DAY_MS, world } from "./testing/world.js"
 
 const HOUR_MS = 60 * 60_000

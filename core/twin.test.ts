@@ -1,15 +1,17 @@
-import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Layer, Random, Stream, TestClock } from "effect"
+import { Chunk, Effect, Layer, Stream, TestClock } from "effect"
 import { testStores } from "../adapters/store/testing.js"
 import { Catalog } from "./catalog.js"
-import { InstitutionId, KioskId, MerchantId, OfferId, RegionId } from "./domain/ids.js"
+import { KioskId, MerchantId, OfferId, RegionId } from "./domain/ids.js"
 import type { ReportedState } from "./domain/twin.js"
 import { Institutions } from "./institutions.js"
 import { Kiosks } from "./kiosks.js"
 import { Ledger } from "./ledger.js"
 import { Merchants } from "./merchants.js"
 import { Regions } from "./regions.js"
+import { onFreshStore } from "./testing/fresh-store.js"
+import { registerRegions } from "./testing/parties.js"
+import { refused, snapshotTables } from "./testing/refusals.js"
 import { canonicalJson, KioskTwins } from "./twin.js"
 
 const seoul = RegionId.make("reg_seoul")
@@ -28,23 +30,8 @@ const inSync: ReportedState = {
   config: {}
 }
 
-const snapshot = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  return JSON.stringify(yield* sql`SELECT * FROM kiosk_twins ORDER BY kiosk_id`)
-})
-
-const refused = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const before = yield* snapshot
-    const result = yield* Effect.either(effect)
-    if (Either.isRight(result)) return yield* Effect.dieMessage("expected a refusal")
-    expect(yield* snapshot).toBe(before)
-    return result.left
-  })
-
 const setup = Effect.gen(function* () {
-  const institution = yield* (yield* Institutions).register({ id: InstitutionId.make("ins_food"), name: "Food bank" })
-  yield* (yield* Regions).register({ id: seoul, name: "Seoul", institutionId: institution.id })
+  yield* registerRegions([[seoul, "Seoul"]])
   yield* (yield* Kiosks).register({ id: kiosk, regionId: seoul, name: "Station", binCapacity: 10 })
   yield* (yield* Kiosks).register({ id: other, regionId: seoul, name: "Market", binCapacity: 10 })
 })
@@ -52,8 +39,7 @@ const setup = Effect.gen(function* () {
 const services = Layer.mergeAll(KioskTwins.Default, Kiosks.Default, Merchants.Default, Catalog.Default, Institutions.Default, Regions.Default, Ledger.Default)
 
 for (const store of testStores) {
-  const run = <A, E>(effect: Effect.Effect<A, E, KioskTwins | Kiosks | Merchants | Catalog | Institutions | Regions | Ledger | SqlClient.SqlClient>) =>
-    Effect.zipRight(setup, effect).pipe(Effect.provide(services), Effect.provide(store.layer), Effect.withRandom(Random.make(17)))
+  const run = onFreshStore(store.layer, services, { setup, seed: 17 })
 
   describe(`Kiosk twins on ${store.name}`, () => {
     it.effect("a new twin wants the defaults and shows every field as different until the kiosk reports", () =>
@@ -94,9 +80,9 @@ for (const store of testStores) {
             const changed = yield* twins.setDesired(kiosk, { enabled: false, returnDeadlineDays: 7, config: { lang: "ko" } })
             expect([changed.desiredVersion, changed.desired.enabled, changed.desired.returnDeadlineDays]).toEqual([2, false, 7])
             // The same wish again is not a change.
-            const before = yield* snapshot
+            const before = yield* snapshotTables
             expect((yield* twins.setDesired(kiosk, { enabled: false, config: { lang: "ko" } })).desiredVersion).toBe(2)
-            expect(yield* snapshot).toBe(before)
+            expect(yield* snapshotTables).toBe(before)
             const pinned = yield* twins.setDesired(kiosk, { catalogVersion: 0 })
             expect([pinned.desiredVersion, pinned.desired.catalogVersion]).toEqual([3, 0])
             const seen = Chunk.toArray(yield* Stream.runCollect(Stream.take(mine, 2)))

@@ -1,8 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer, Random, Schema, TestClock } from "effect"
+import { Effect, Either, Layer, Schema, TestClock } from "effect"
 import { testStores } from "../adapters/store/testing.js"
-import { InstitutionId, KioskId, PhoneNumber, RegionId, TransferId, UserId } from "./domain/ids.js"
+import { KioskId, PhoneNumber, RegionId, TransferId, UserId } from "./domain/ids.js"
 import { Account } from "./domain/ledger.js"
 import { SessionId } from "./domain/user.js"
 import { Institutions } from "./institutions.js"
@@ -11,20 +11,15 @@ import { Ledger } from "./ledger.js"
 import { Outbox, smsHandler } from "./outbox.js"
 import { SmsGateway } from "./ports/sms-gateway.js"
 import { Regions } from "./regions.js"
+import { onFreshStore } from "./testing/fresh-store.js"
+import { registerRegions } from "./testing/parties.js"
+import { refused, snapshotTables } from "./testing/refusals.js"
 import { defaultUsersSettings, Users, welcomeTransferId } from "./users.js"
 
 const WELCOME = defaultUsersSettings.welcomeGrantPoints
 const kioskA = KioskId.make("ksk_a")
 const kioskB = KioskId.make("ksk_b")
 const phone = (n: number) => `+8210${String(10_000_000 + n)}`
-
-/** Every row the users service may write, to show that a refusal wrote nothing. */
-const snapshot = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const tables = ["users", "otp_challenges", "sessions", "outbox", "ledger_accounts", "ledger_transfers"]
-  const rows = yield* Effect.forEach(tables, (table) => sql`SELECT * FROM ${sql(table)} ORDER BY 1`)
-  return JSON.stringify(rows)
-})
 
 const count = (table: string) =>
   Effect.gen(function* () {
@@ -48,8 +43,7 @@ const codeSentFor = (challengeId: string) =>
 const wrong = (code: string) => (code === "000000" ? "111111" : "000000")
 
 const region = Effect.gen(function* () {
-  const institution = yield* (yield* Institutions).register({ id: InstitutionId.make("ins_food"), name: "Food bank" })
-  yield* (yield* Regions).register({ id: RegionId.make("reg_seoul"), name: "Seoul", institutionId: institution.id })
+  yield* registerRegions([[RegionId.make("reg_seoul"), "Seoul"]])
   const kiosks = yield* Kiosks
   yield* kiosks.register({ id: kioskA, regionId: RegionId.make("reg_seoul"), name: "A", binCapacity: 50 })
   yield* kiosks.register({ id: kioskB, regionId: RegionId.make("reg_seoul"), name: "B", binCapacity: 50 })
@@ -62,20 +56,10 @@ const registered = (n: number) =>
     return yield* users.verifyRegistration(started.challengeId, yield* codeSentFor(started.challengeId))
   })
 
-const refused = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const before = yield* snapshot
-    const result = yield* Effect.either(effect)
-    if (Either.isRight(result)) return yield* Effect.dieMessage("expected a refusal")
-    expect(yield* snapshot).toBe(before)
-    return result.left
-  })
-
 const services = Layer.mergeAll(Users.Default, Kiosks.Default, Institutions.Default, Regions.Default, Outbox.Default, Ledger.Default)
 
 for (const store of testStores) {
-  const run = <A, E>(effect: Effect.Effect<A, E, Users | Kiosks | Institutions | Regions | Outbox | Ledger | SqlClient.SqlClient>) =>
-    Effect.zipRight(region, effect).pipe(Effect.provide(services), Effect.provide(store.layer), Effect.withRandom(Random.make(7)))
+  const run = onFreshStore(store.layer, services, { setup: region, seed: 7 })
 
   describe(`Users on ${store.name}`, () => {
     it.effect("registration sends a code through the outbox, keeps only its hash, and grants the welcome points", () =>
@@ -168,14 +152,14 @@ for (const store of testStores) {
           const started = yield* users.startRegistration(phone(1))
           const code = yield* codeSentFor(started.challengeId)
           for (const triesLeft of [4, 3, 2, 1]) {
-            const before = yield* snapshot
+            const before = yield* snapshotTables
             const error = yield* Effect.flip(users.verifyRegistration(started.challengeId, wrong(code)))
             expect(error._tag === "WrongCode" && error.triesLeft).toBe(triesLeft)
             // The attempt is the one thing a refusal writes; nothing else moves.
             const rows = yield* sql`SELECT attempts, state FROM otp_challenges`
             expect([Number(rows[0]?.["attempts"]), rows[0]?.["state"]]).toEqual([5 - triesLeft, "open"])
             yield* sql`UPDATE otp_challenges SET attempts = attempts - 1`
-            expect(yield* snapshot).toBe(before)
+            expect(yield* snapshotTables).toBe(before)
             yield* sql`UPDATE otp_challenges SET attempts = attempts + 1`
           }
           expect((yield* Effect.flip(users.verifyRegistration(started.challengeId, "12")))._tag).toBe("ChallengeLocked")
@@ -292,7 +276,7 @@ for (const store of testStores) {
         Effect.gen(function* () {
           // A function, not a value: each run needs its own generator seeded afresh.
           const once = () =>
-            run(Effect.forEach(Array.from({ length: 10 }, (_, i) => i), (n) => registered(n), { concurrency: "unbounded" }).pipe(Effect.zipRight(snapshot)))
+            run(Effect.forEach(Array.from({ length: 10 }, (_, i) => i), (n) => registered(n), { concurrency: "unbounded" }).pipe(Effect.zipRight(snapshotTables)))
           expect(yield* once()).toBe(yield* once())
         }))
     }

@@ -1,5 +1,5 @@
 import type { SqlClient } from "@effect/sql"
-import { Effect, Either, Layer, Random } from "effect"
+import { Effect, Layer } from "effect"
 import { Auditor } from "../audit.js"
 import { Cards } from "../cards.js"
 import { CardCharges } from "../cards-charge.js"
@@ -12,7 +12,8 @@ import { Redemptions } from "../redemption.js"
 import { Settlements } from "../settlement.js"
 import { type CardUid, OrderId } from "../domain/ids.js"
 import { DeliverOrder, PlaceOrder } from "../domain/order.js"
-import { seedWorld, snapshotTables, world } from "./world.js"
+import { onFreshStore } from "./fresh-store.js"
+import { seedWorld, world } from "./world.js"
 
 /** The order, card, redemption and settlement services with what they need, over one `SqlClient`. */
 export const servicesLayer = Layer.mergeAll(
@@ -35,30 +36,7 @@ export type Services = Layer.Layer.Success<typeof servicesLayer> | SqlClient.Sql
  * and the services above. The test's own TestClock (from `it.effect`) is the only clock.
  */
 export const inWorld = (storeLayer: Layer.Layer<SqlClient.SqlClient>, seed = "ecoupon") =>
-  <A, E>(body: Effect.Effect<A, E, Services>): Effect.Effect<A, E> =>
-    Effect.zipRight(seedWorld, body).pipe(
-      Effect.provide(servicesLayer),
-      Effect.provide(storeLayer),
-      Effect.withRandom(Random.make(seed))
-    )
-
-/**
- * Runs `attempt`, expects it to fail with `tag`, and checks it wrote nothing; answers the error.
- */
-export const refusedWithoutWrites = <A, E extends { readonly _tag: string }, R, T extends E["_tag"]>(
-  attempt: Effect.Effect<A, E, R>,
-  tag: T
-): Effect.Effect<Extract<E, { readonly _tag: T }>, never, R | SqlClient.SqlClient> =>
-  Effect.gen(function* () {
-    const before = yield* snapshotTables
-    const result = yield* Effect.either(attempt)
-    const after = yield* snapshotTables
-    const isTag = (error: E): error is Extract<E, { readonly _tag: T }> => error._tag === tag
-    if (Either.isRight(result)) return yield* Effect.dieMessage(`expected ${tag}, but it succeeded`)
-    if (!isTag(result.left)) return yield* Effect.dieMessage(`expected ${tag}, got ${result.left._tag}: ${String(result.left)}`)
-    if (before !== after) return yield* Effect.dieMessage(`${tag} refusal wrote to the database`)
-    return result.left
-  })
+  onFreshStore(storeLayer, servicesLayer, { setup: seedWorld, seed })
 
 /** Fails the test with the auditor's report unless every invariant holds. */
 export const auditClean = Effect.gen(function* () {
@@ -70,12 +48,10 @@ export const auditClean = Effect.gen(function* () {
   return report
 })
 
-/** Places and delivers (on paper) an order of the seeded offer for Alice: a live coupon to work with. */
-export const deliveredCoupon = (name: string, quantity = 1) =>
-  Effect.gen(function* () {
-    const orders = yield* Orders
-    const orderId = OrderId.make(`ord_${name}`)
-    const placement = yield* orders.place(
+/** Places an order of the seeded offer for Alice at kiosk 1, at the seeded catalog version. */
+const placeForAlice = (orderId: OrderId, quantity: number, medium: PlaceOrder["medium"]) =>
+  Effect.flatMap(Orders, (orders) =>
+    orders.place(
       PlaceOrder.make({
         orderId,
         kioskId: world.kiosk1,
@@ -83,9 +59,16 @@ export const deliveredCoupon = (name: string, quantity = 1) =>
         offerId: world.offer,
         quantity,
         catalogVersion: world.catalogVersion,
-        medium: "paper"
+        medium
       })
-    )
+    ))
+
+/** Places and delivers (on paper) an order of the seeded offer for Alice: a live coupon to work with. */
+export const deliveredCoupon = (name: string, quantity = 1) =>
+  Effect.gen(function* () {
+    const orders = yield* Orders
+    const orderId = OrderId.make(`ord_${name}`)
+    const placement = yield* placeForAlice(orderId, quantity, "paper")
     const delivery = yield* orders.deliver(DeliverOrder.make({ orderId, medium: { _tag: "paper" } }))
     return { placement, delivery }
   }).pipe(Effect.orDie)
@@ -96,17 +79,7 @@ export const deliveredOnCard = (name: string, uid: CardUid, quantity = 1) =>
     const orders = yield* Orders
     const cards = yield* Cards
     const orderId = OrderId.make(`ord_${name}`)
-    const placement = yield* orders.place(
-      PlaceOrder.make({
-        orderId,
-        kioskId: world.kiosk1,
-        customer: { _tag: "user", userId: world.alice },
-        offerId: world.offer,
-        quantity,
-        catalogVersion: world.catalogVersion,
-        medium: "card"
-      })
-    )
+    const placement = yield* placeForAlice(orderId, quantity, "card")
     yield* cards.beginDispense({ uid, kioskId: world.kiosk1, orderId })
     const delivery = yield* orders.deliver(DeliverOrder.make({ orderId, medium: { _tag: "card", cardUid: uid } }))
     return { placement, delivery }

@@ -120,28 +120,3 @@ export const seedWorld = Effect.gen(function* () {
     VALUES (${w.aliceSession}, ${w.alice}, ${w.kiosk1}, 0, ${DAY_MS}, NULL)`
   yield* addOffer({ id: w.offer })
 }).pipe(Effect.orDie)
-
-/**
- * Every table a refusal could touch, as text: equal before and after means nothing was written.
- * (Outbox ids and times come from the seeded Random and the TestClock, so they compare too.)
- */
-export const snapshotTables = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const tables = [
-    "ledger_accounts",
-    "ledger_transfers",
-    "orders",
-    "coupons",
-    "redemptions",
-    "cards",
-    "card_stock_movements",
-    "kiosks",
-    "offers",
-    "settlements",
-    "settlement_lines",
-    "outbox"
-  ]
-  const out: Record<string, unknown> = {}
-  for (const table of tables) out[table] = yield* sql`SELECT * FROM ${sql(table)} ORDER BY 1`
-  return JSON.stringify(out)
-}).pipe(Effect.orDie)
