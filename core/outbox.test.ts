@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Fiber, Layer, Ref, Schema, TestClock } from "effect"
+import { Effect, Either, Fiber, Layer, Option, Ref, Schema, TestClock, TestServices } from "effect"
 import { testStores } from "../adapters/store/testing.js"
 import { OutboxId } from "./domain/outbox.js"
 import { backoffCeilingMs, defaultOutboxSettings, Outbox, OutboxConfig, outboxHandler, type OutboxSettings } from "./outbox.js"
@@ -194,9 +194,16 @@ for (const store of testStores) {
         Effect.gen(function* () {
           const outbox = yield* Outbox
           yield* enqueuePings(1)
-          const hanging = outboxHandler({ payload: Ping, send: () => Effect.never })
+          const started = yield* Effect.makeLatch(false)
+          const hanging = outboxHandler({ payload: Ping, send: () => Effect.zipRight(started.open, Effect.never) })
           const fiber = yield* Effect.fork(outbox.dispatchDue({ handlers: { ping: hanging } }))
-          yield* TestClock.adjust(settings.sendTimeoutMs)
+          // On PostgreSQL the claim is real I/O: move the clock only once the send is under way, and
+          // again until the dispatch returns, since its timer is armed alongside the send (bounded).
+          yield* started.await
+          for (let i = 0; i < 20 && Option.isNone(yield* fiber.poll); i++) {
+            yield* TestClock.adjust(settings.sendTimeoutMs)
+            yield* TestServices.provideLive(Effect.sleep("5 millis"))
+          }
           expect((yield* Fiber.join(fiber)).retried).toBe(1)
           expect((yield* rows)[0]?.lastError).toContain(`no answer within ${settings.sendTimeoutMs} ms`)
         })
