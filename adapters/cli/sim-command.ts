@@ -104,8 +104,7 @@ export const summaryText = (kpis: FleetKpis, wallMs: number, outDir: string): st
 }
 
 export const simCommand = Command.make(
-  // Widened like the other commands' names, so every command fits the one list in commands.ts.
-  "sim" as string,
+  "sim",
   {
     kiosks: Options.integer("kiosks").pipe(Options.withDefault(10), Options.withDescription("Kiosks in the fleet (1-1000)")),
     merchants: Options.integer("merchants").pipe(Options.withDefault(20), Options.withDescription("Merchants with offers (1-1000)")),
