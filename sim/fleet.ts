@@ -40,10 +40,7 @@ export interface FleetRunOptions {
   readonly tracing?: boolean
   /** With `tracing`: the tracer that gets the spans (e.g. one that times core operations). */
   readonly tracer?: Tracer.Tracer
-  /**
-   * False skips the auditor at the end (invariant 7 is still checked): for benchmarks at a scale where
-   * an audit query does not finish (see the README's performance notes). On by default.
-   */
+  /** False skips the auditor at the end (invariant 7 is still checked): for benchmarks only. On by default. */
   readonly audit?: boolean
 }
 

@@ -10,8 +10,8 @@ import { makeSpanTimer } from "../../sim/span-timer.js"
  * journeys per second and time compression; a line per simulated day on stderr while it runs.
  * Targets: <= 60 s and <= 1 GiB on a 2-core machine. With `spans`, tracing is on with a tracer that
  * times every span, and the slowest core operations and statements are listed (tracing costs time).
- * With `no-audit` the auditor is skipped at the end (one of its checks grows with cards x outbox rows
- * and does not finish at the full scale); the wall time up to the end of the last day is printed too.
+ * With `no-audit` the auditor is skipped at the end, to time the simulation alone; the wall time up to
+ * the end of the last day is printed apart from closing and checks in any case.
  */
 const TARGET_WALL_S = 60
 const TARGET_RSS_BYTES = 1024 ** 3
