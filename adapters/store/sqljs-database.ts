@@ -18,7 +18,10 @@ export const defaultPragmas: ReadonlyArray<string> = [
   "PRAGMA foreign_keys = ON",
   "PRAGMA journal_mode = MEMORY",
   "PRAGMA synchronous = OFF",
-  "PRAGMA temp_store = MEMORY"
+  "PRAGMA temp_store = MEMORY",
+  // One connection owns the database: keeping its lock spares SQLite a file-system round of lock and
+  // hot-journal checks on every transaction.
+  "PRAGMA locking_mode = EXCLUSIVE"
 ]
 
 // Prepared statements are reused by SQL text; the bound keeps wasm memory flat under ad-hoc SQL.
