@@ -4,6 +4,7 @@
  * other side reads. Where the public sources disagree, we send the common form and accept every form
  * seen in the field (the negative header 'N' or 'E').
  */
+import { concatBytes } from "./bytes.js"
 
 export const STX = 0xf2
 export const ETX = 0x03
@@ -104,26 +105,17 @@ export const encodeFrame = (address: number, body: Uint8Array): Uint8Array => {
   return frame
 }
 
-const body = (...parts: ReadonlyArray<ArrayLike<number>>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
-}
 
 export const encodeCommand = (command: Command): Uint8Array =>
-  encodeFrame(command.address, body([HEADER_COMMAND, command.cm, command.pm], command.data))
+  encodeFrame(command.address, concatBytes([[HEADER_COMMAND, command.cm, command.pm], command.data]))
 
 export const encodeReply = (reply: Reply): Uint8Array =>
   reply._tag === "Positive"
     ? encodeFrame(
         reply.address,
-        body([HEADER_POSITIVE, reply.cm, reply.pm, reply.status.st0, reply.status.st1, reply.status.st2], reply.data)
+        concatBytes([[HEADER_POSITIVE, reply.cm, reply.pm, reply.status.st0, reply.status.st1, reply.status.st2], reply.data])
       )
-    : encodeFrame(reply.address, body([HEADER_NEGATIVE, reply.cm, reply.pm], asciiBytes(reply.code.padEnd(2, "0").slice(0, 2))))
+    : encodeFrame(reply.address, concatBytes([[HEADER_NEGATIVE, reply.cm, reply.pm], asciiBytes(reply.code.padEnd(2, "0").slice(0, 2))]))
 
 /** Reads a body taken out of a frame whose STX, LEN, ETX and BCC the reader has already checked. */
 export const decodeBody = (address: number, frameBody: Uint8Array): Decoded => {

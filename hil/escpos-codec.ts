@@ -1,4 +1,5 @@
 import type { PrintedCoupon, PrinterStatus } from "../core/ports/coupon-printer.js"
+import { concatBytes } from "./bytes.js"
 
 /**
  * The ESC/POS subset of shared/protocols/escpos.md: the bytes of a printed coupon, and the real-time
@@ -130,20 +131,11 @@ export interface CouponLayout {
 
 export const defaultLayout: CouponLayout = { encodeText: asciiEncoding, qrModuleSize: 6, feedLines: 4, cut: "partial" }
 
-const join = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
-}
 
 /** The whole print job for one coupon: header, lines, the code as text and as a QR, cut. */
 export const encodeCoupon = (coupon: PrintedCoupon, layout: CouponLayout = defaultLayout): Uint8Array => {
-  const line = (text: string) => join([layout.encodeText(text.replace(/[\r\n]+/g, " ")), Uint8Array.of(LF)])
-  return join([
+  const line = (text: string) => concatBytes([layout.encodeText(text.replace(/[\r\n]+/g, " ")), Uint8Array.of(LF)])
+  return concatBytes([
     init,
     align("centre"),
     bold(true),

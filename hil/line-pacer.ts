@@ -1,3 +1,4 @@
+import { concatBytes } from "./bytes.js"
 /**
  * The emulators' side of a serial line in real time. A pty carries bytes as fast as the kernel moves
  * them; a cable at 9600 baud takes about 1 ms a byte. With pacing on, bytes from the host are handed
@@ -13,15 +14,6 @@ export interface Wire {
 
 export type Timer = ReturnType<typeof setTimeout>
 
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
-}
 
 export class LinePacer {
   private readonly timers = new Set<Timer>()
@@ -53,7 +45,7 @@ export class LinePacer {
         queueMicrotask(() => {
           const parts = this.unsent
           this.unsent = []
-          this.write(parts.length === 1 ? (parts[0] ?? new Uint8Array(0)) : concat(parts))
+          this.write(parts.length === 1 ? (parts[0] ?? new Uint8Array(0)) : concatBytes(parts))
         })
       }
       this.unsent.push(bytes)
