@@ -1,15 +1,12 @@
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect } from "effect"
 import { Auditor } from "../core/audit.js"
-import { CardCharges } from "../core/cards-charge.js"
 import { Cards } from "../core/cards.js"
 import { Catalog } from "../core/catalog.js"
-import { Coupons } from "../core/coupons.js"
 import type { CouponCode, KioskId, MerchantId, RegionId, UserId } from "../core/domain/ids.js"
 import { Institutions } from "../core/institutions.js"
 import type { KioskFlow } from "../core/kiosk-flow.js"
 import { Kiosks } from "../core/kiosks.js"
-import { Ledger } from "../core/ledger.js"
 import { Merchants } from "../core/merchants.js"
 import { OrderFlowHandlers } from "../core/orders-outbox.js"
 import { Orders } from "../core/orders.js"
@@ -47,27 +44,7 @@ import type { VirtualTime } from "./virtual-time.js"
  */
 
 /** The real core services the fleet runs on, over one in-memory sql.js store. */
-export const CoreServicesLive = Layer.mergeAll(
-  Users.Default,
-  Orders.Default,
-  Cards.Default,
-  CardCharges.Default,
-  Coupons.Default,
-  Catalog.Default,
-  Merchants.Default,
-  Kiosks.Default,
-  KioskTwins.Default,
-  Regions.Default,
-  Institutions.Default,
-  Redemptions.Default,
-  Settlements.Default,
-  Ledger.Default,
-  Outbox.Default,
-  OrderFlowHandlers.Default,
-  Auditor.Default
-)
-
-export type CoreServices = Layer.Layer.Success<typeof CoreServicesLive>
+export { CoreServicesLive, type CoreServices } from "../core/services.js"
 
 export interface Services {
   readonly users: Users

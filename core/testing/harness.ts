@@ -2,32 +2,17 @@ import type { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { Auditor } from "../audit.js"
 import { Cards } from "../cards.js"
-import { CardCharges } from "../cards-charge.js"
-import { Coupons } from "../coupons.js"
-import { Ledger } from "../ledger.js"
 import { Orders } from "../orders.js"
 import { Outbox } from "../outbox.js"
 import { OrderFlowHandlers } from "../orders-outbox.js"
-import { Redemptions } from "../redemption.js"
-import { Settlements } from "../settlement.js"
 import { type CardUid, OrderId } from "../domain/ids.js"
 import { DeliverOrder, PlaceOrder } from "../domain/order.js"
 import { onFreshStore } from "./fresh-store.js"
 import { seedWorld, world } from "./world.js"
+import { CoreServicesLive } from "../services.js"
 
-/** The order, card, redemption and settlement services with what they need, over one `SqlClient`. */
-export const servicesLayer = Layer.mergeAll(
-  Orders.Default,
-  Cards.Default,
-  CardCharges.Default,
-  Coupons.Default,
-  Redemptions.Default,
-  Settlements.Default,
-  Ledger.Default,
-  Outbox.Default,
-  OrderFlowHandlers.Default,
-  Auditor.Default
-)
+/** Every core service, over one `SqlClient`. */
+export const servicesLayer = CoreServicesLive
 
 export type Services = Layer.Layer.Success<typeof servicesLayer> | SqlClient.SqlClient
 
