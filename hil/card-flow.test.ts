@@ -6,6 +6,7 @@ import { CouponPrinter } from "../core/ports/coupon-printer.js"
 import type { MifareCard } from "./mifare-card.js"
 import { expectedBackendCalls, expectedScriptOutcomes, runCardFlowScript, type Hand } from "./testing/card-flow-script.js"
 import { crt591Rig, escposRig, type Wiring } from "./testing/fixtures.js"
+import { availableWirings } from "./testing/socat.js"
 
 /**
  * The core kiosk flow (core/kiosk-flow.ts) running on the serial layers: the CRT-591 driver and the
@@ -14,7 +15,7 @@ import { crt591Rig, escposRig, type Wiring } from "./testing/fixtures.js"
  * layer (from scenarios/, which may import both); the expected outcomes are what both must give.
  */
 
-const wirings: ReadonlyArray<Wiring> = ["mock", "pty"]
+const wirings: ReadonlyArray<Wiring> = availableWirings
 
 describe.each(wirings)("core kiosk flow on the serial layers (%s)", (wiring) => {
   it.scopedLive("sells, captures, takes back and prints exactly as the flow intends", () =>

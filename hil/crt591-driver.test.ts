@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import type { CardUnitService } from "../core/ports/card-unit.js"
 import { crt591Rig, type RigOptions, type Wiring } from "./testing/fixtures.js"
+import { availableWirings } from "./testing/socat.js"
 
 /**
  * The CRT-591 driver against the emulator, in process over `@serialport/binding-mock` and through a
@@ -15,7 +16,7 @@ const block = (seed: number) => Uint8Array.from({ length: 16 }, (_, i) => (seed 
 const failureTag = <A, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>) =>
   Effect.map(Effect.exit(effect), (exit) => (Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : Exit.isSuccess(exit) ? "success" : "defect"))
 
-const wirings: ReadonlyArray<Wiring> = ["mock", "pty"]
+const wirings: ReadonlyArray<Wiring> = availableWirings
 
 const dispenseAndAuth = (unit: CardUnitService) =>
   Effect.gen(function* () {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { PrintedCoupon } from "../core/ports/coupon-printer.js"
 import { escposRig, type Wiring } from "./testing/fixtures.js"
+import { availableWirings } from "./testing/socat.js"
 
 /**
  * The ESC/POS driver against the printer emulator, in process and through a socat pty pair: status
@@ -18,7 +19,7 @@ const coupon: PrintedCoupon = {
   lines: ["Show this coupon at the counter"]
 }
 
-const wirings: ReadonlyArray<Wiring> = ["mock", "pty"]
+const wirings: ReadonlyArray<Wiring> = availableWirings
 
 describe.each(wirings)("ESC/POS driver against the emulator (%s)", (wiring) => {
   const rig = (options: Parameters<typeof escposRig>[0] = {}) => escposRig({ wiring, ...options })

@@ -3,11 +3,12 @@ import { Effect, Option } from "effect"
 import { makeMockPair } from "./mock-pair.js"
 import { openPtyPair, ptyPair } from "./pty.js"
 import { openLink } from "./serial-transport.js"
+import { socatAvailable } from "./testing/socat.js"
 
 /** The transport on its own: open, move bytes both ways, time out, and report a port that went away. */
 
 describe("serial transport", () => {
-  it.scopedLive("moves bytes both ways over a socat pty pair and times out on silence", () =>
+  it.scopedLive.skipIf(!socatAvailable)("moves bytes both ways over a socat pty pair and times out on silence", () =>
     Effect.gen(function* () {
       const pair = yield* ptyPair()
       const a = yield* openLink({ path: pair.pathA, device: "test A" })
@@ -48,7 +49,7 @@ describe("serial transport", () => {
     })
   )
 
-  it.scopedLive("fails with Offline when the other end of the cable disappears", () =>
+  it.scopedLive.skipIf(!socatAvailable)("fails with Offline when the other end of the cable disappears", () =>
     Effect.gen(function* () {
       const pair = yield* Effect.promise(() => openPtyPair())
       const a = yield* openLink({ path: pair.pathA, device: "test A" })

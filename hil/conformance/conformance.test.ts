@@ -6,6 +6,7 @@ import { openPtyPair, ptyPair } from "../pty.js"
 import { junitXml } from "./report.js"
 import { runCrt591Bench, runEscPosBench } from "./run.js"
 import { counts, type SuiteReport } from "./suite.js"
+import { socatAvailable } from "../testing/socat.js"
 
 /**
  * The bench suites against the emulators through socat ptys, as a bench engineer runs them: every
@@ -26,7 +27,7 @@ const crt591OnPty = (emulator: Partial<Crt591EmulatorOptions>) =>
     return { path: pair.pathA, emulator: opened.emulator }
   })
 
-describe("CRT-591 bench suite against the emulator over a pty", () => {
+describe.skipIf(!socatAvailable)("CRT-591 bench suite against the emulator over a pty", () => {
   it.scopedLive("moves no card without --allow-dispense, and passes every other check", () =>
     Effect.gen(function* () {
       const { path, emulator } = yield* crt591OnPty({ wireTiming: true })
@@ -111,7 +112,7 @@ describe("CRT-591 bench suite against the emulator over a pty", () => {
   )
 })
 
-describe("ESC/POS bench suite against the emulator over a pty", () => {
+describe.skipIf(!socatAvailable)("ESC/POS bench suite against the emulator over a pty", () => {
   const escposOnPty = (options: Partial<EscPosEmulatorOptions>) =>
     Effect.gen(function* () {
       const pair = yield* Effect.acquireRelease(Effect.promise(() => openPtyPair()), (p) => Effect.promise(() => p.close()))
