@@ -34,13 +34,19 @@ const drain = (link: { read: (ms: number) => Effect.Effect<Option.Option<Uint8Ar
     }
   })
 
+/** A CRT-591 link (host side) wired to a bare peer port the test plays the unit on. */
+const linkRig = Effect.gen(function* () {
+  const pair = makeMockPair("clock")
+  const host = yield* openLink({ path: pair.pathA, device: "unit", binding: pair.binding })
+  const unit = yield* openLink({ path: pair.pathB, device: "peer", binding: pair.binding })
+  const crt = yield* makeCrt591Link(host, "unit", defaultLinkOptions)
+  return { host, unit, crt }
+})
+
 describe("CRT-591 link on the test clock", () => {
   it.scoped("retransmits every ackTimeoutMs and gives up after the last one", () =>
     Effect.gen(function* () {
-      const pair = makeMockPair("clock")
-      const host = yield* openLink({ path: pair.pathA, device: "unit", binding: pair.binding })
-      const unit = yield* openLink({ path: pair.pathB, device: "peer", binding: pair.binding })
-      const crt = yield* makeCrt591Link(host, "unit", defaultLinkOptions)
+      const { unit, crt } = yield* linkRig
       const exchange = yield* Effect.fork(crt.exchange(0x31, 0x30, new Uint8Array(0), 2000))
       const sent: Array<number> = []
       for (let i = 0; i < 4; i++) {
@@ -59,10 +65,7 @@ describe("CRT-591 link on the test clock", () => {
 
   it.scoped("waits the reply time after an ACK, then abandons the exchange with EOT", () =>
     Effect.gen(function* () {
-      const pair = makeMockPair("clock")
-      const host = yield* openLink({ path: pair.pathA, device: "unit", binding: pair.binding })
-      const unit = yield* openLink({ path: pair.pathB, device: "peer", binding: pair.binding })
-      const crt = yield* makeCrt591Link(host, "unit", defaultLinkOptions)
+      const { unit, crt } = yield* linkRig
       const exchange = yield* Effect.fork(crt.exchange(0x32, 0x32, new Uint8Array(0), 5000))
       yield* settle
       yield* unit.write(Uint8Array.of(ACK))
@@ -81,10 +84,7 @@ describe("CRT-591 link on the test clock", () => {
 
   it.scoped("takes a reply whose ACK was lost as the ACK, and ACKs it", () =>
     Effect.gen(function* () {
-      const pair = makeMockPair("clock")
-      const host = yield* openLink({ path: pair.pathA, device: "unit", binding: pair.binding })
-      const unit = yield* openLink({ path: pair.pathB, device: "peer", binding: pair.binding })
-      const crt = yield* makeCrt591Link(host, "unit", defaultLinkOptions)
+      const { unit, crt } = yield* linkRig
       const exchange = yield* Effect.fork(crt.exchange(0x31, 0x30, new Uint8Array(0), 2000))
       yield* settle
       yield* unit.write(encodeReply({ _tag: "Positive", address: 0, cm: 0x31, pm: 0x30, status: { st0: 0x30, st1: 0x32, st2: 0x30 }, data: new Uint8Array(0) }))
