@@ -150,14 +150,20 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
         updated.length === 2 ? Effect.void : Effect.flatMap(refusalOf(debit, credit, amount), Effect.fail)
       )
 
-    /** Post or void moves pending counters; the floor was already checked when the pending was made. */
-    const settlePending = (account: AccountId, side: "debit" | "credit", amount: number, post: boolean) => {
-      const pending = sql.literal(`${side}s_pending`)
-      const posted = sql.literal(`${side}s_posted`)
-      return (post
-        ? sql`UPDATE ledger_accounts SET ${pending} = ${pending} - ${amount}, ${posted} = ${posted} + ${amount} WHERE id = ${account}`
-        : sql`UPDATE ledger_accounts SET ${pending} = ${pending} - ${amount} WHERE id = ${account}`
-      ).pipe(Effect.orDie)
+    /**
+     * Post or void in one statement over both rows, like `applyMove`: pending counters go down and, for
+     * a post, posted counters go up. No floor: it was checked when the pending transfer was made.
+     */
+    const settlePending = (debit: AccountId, credit: AccountId, amount: number, post: boolean) => {
+      const delta = sql`CAST(${amount} AS BIGINT)`
+      const posted = sql`CAST(${post ? amount : 0} AS BIGINT)`
+      return sql`
+        UPDATE ledger_accounts SET
+          debits_pending = debits_pending - CASE WHEN id = ${debit} THEN ${delta} ELSE 0 END,
+          debits_posted = debits_posted + CASE WHEN id = ${debit} THEN ${posted} ELSE 0 END,
+          credits_pending = credits_pending - CASE WHEN id = ${credit} THEN ${delta} ELSE 0 END,
+          credits_posted = credits_posted + CASE WHEN id = ${credit} THEN ${posted} ELSE 0 END
+        WHERE id IN (${debit}, ${credit})`.pipe(Effect.orDie, Effect.asVoid)
     }
 
     const insertTransfer = (id: TransferId, debit: AccountId, credit: AccountId, amount: number, flag: TransferFlag, state: string, pendingId: TransferId | null, code: TransferCode, ref: string | null, now: number) =>
@@ -282,15 +288,11 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
           return yield* new PendingAlreadyResolved({ pendingId, state: pending.value.state })
         }
         const now = yield* Clock.currentTimeMillis
-        const debitFirst = debitAccount < creditAccount
-        const debitSide = settlePending(debitAccount, "debit", amount, post)
-        const creditSide = settlePending(creditAccount, "credit", amount, post)
-        yield* debitFirst ? Effect.zipRight(debitSide, creditSide) : Effect.zipRight(creditSide, debitSide)
+        yield* settlePending(debitAccount, creditAccount, amount, post)
         yield* insertTransfer(id, debitAccount, creditAccount, amount, flag, state, pendingId, code, ref, now).pipe(
           Effect.catchTag("Replay", () => Effect.dieMessage(`resolution ${id} appeared during its own transaction`))
         )
-        const created = yield* findTransfer(id)
-        return Option.getOrThrowWith(created, () => new Error("resolution vanished right after it was written"))
+        return new Transfer({ id, debitAccount, creditAccount, amount, flag, state, pendingId, code, ref, createdAtMs: now }, true)
       })
       return sql.withTransaction(write).pipe(
         Effect.catchTag("SqlError", (error) => Effect.die(error)),
