@@ -7,7 +7,7 @@ import { newId } from "./id-generator.js"
 import { CardUnit, type CardUnitError } from "./ports/card-unit.js"
 import { CouponPrinter, type PrinterError } from "./ports/coupon-printer.js"
 import type { CardNotTaken, RfFailure } from "./ports/hardware-errors.js"
-import { KioskBackend, type BackendRefused, type BackendUnavailable, type CatalogView, type CodeSent, type DesiredState, type KioskSession } from "./ports/kiosk-backend.js"
+import { KioskBackend, type BackendRefused, type BackendUnavailable, type DesiredState, type KioskSession } from "./ports/kiosk-backend.js"
 import { KioskJournal, type InFlightOrder, type InFlightStage } from "./ports/kiosk-journal.js"
 import { reconcileOrder, type Reconciled } from "./kiosk-recovery.js"
 
@@ -300,10 +300,10 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
     return {
       startup,
       reconcile,
-      requestCode: (phone: string): Effect.Effect<CodeSent, BackendRefused | BackendUnavailable> => backend.requestCode(phone),
-      verifyCode: (challengeId: string, code: string): Effect.Effect<KioskSession, BackendRefused | BackendUnavailable> => backend.verifyCode(challengeId, code),
+      requestCode: backend.requestCode,
+      verifyCode: backend.verifyCode,
       endSession: (session: KioskSession) => backend.endSession(session.sessionId),
-      browse: backend.catalog as Effect.Effect<CatalogView, BackendRefused | BackendUnavailable>,
+      browse: backend.catalog,
       purchase,
       acceptReturn,
       reportState
