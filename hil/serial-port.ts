@@ -1,3 +1,4 @@
+import { readSync, writeSync } from "node:fs"
 import { SerialPort } from "serialport"
 
 /**
@@ -5,6 +6,13 @@ import { SerialPort } from "serialport"
  * close) rather than the `SerialPort` stream: the stream's buffering adds milliseconds of tail
  * latency per exchange, and we need neither its back-pressure nor its parsers. Works the same over
  * a USB adapter, a pty from socat, and `@serialport/binding-mock`.
+ *
+ * On Linux and macOS the binding's own read and write go through libuv's thread pool twice per
+ * chunk (a read that fails with EAGAIN, a wait on the poller, the read again), and the thread
+ * pool's hand-offs put a millisecond or more on the tail. Where the opened port exposes its
+ * non-blocking descriptor and poller (the unix bindings do), we wait on that same poller and then
+ * read or write the descriptor directly; a non-blocking read or write returns at once, so nothing
+ * blocks the event loop. Other bindings (Windows, the mock) keep the binding's read and write.
  */
 
 /** Mark and space parity exist on some platforms only; the devices here never use them. */
@@ -49,6 +57,70 @@ export interface PortBinding {
   open(options: PortOpenOptions): Promise<PortHandle>
 }
 
+/** What serialport's unix bindings expose besides `PortHandle`: the open descriptor and its poller. */
+interface UnixPortHandle extends PortHandle {
+  readonly fd: number | null
+  readonly poller: {
+    once(event: "readable" | "writable", callback: (error: Error | null) => void): unknown
+  }
+}
+
+const isUnixHandle = (handle: PortHandle): handle is UnixPortHandle => {
+  const h = handle as Partial<UnixPortHandle>
+  return typeof h.fd === "number" && typeof h.poller?.once === "function"
+}
+
+/** Reads and writes one chunk; the binding's own, or the direct path on a unix descriptor. */
+interface PortIo {
+  read(buffer: Buffer): Promise<number>
+  write(buffer: Buffer): Promise<void>
+}
+
+const isRetry = (error: unknown): boolean => {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  return code === "EAGAIN" || code === "EWOULDBLOCK" || code === "EINTR"
+}
+
+const bindingIo = (handle: PortHandle): PortIo => ({
+  read: (buffer) => handle.read(buffer, 0, buffer.length).then((r) => r.bytesRead),
+  write: (buffer) => handle.write(buffer)
+})
+
+const unixIo = (handle: UnixPortHandle): PortIo => {
+  const ready = (event: "readable" | "writable") =>
+    new Promise<void>((resolve, reject) => handle.poller.once(event, (error) => (error ? reject(error) : resolve())))
+  const descriptor = () => {
+    if (handle.fd === null || !handle.isOpen) throw new Error("Port is not open")
+    return handle.fd
+  }
+  return {
+    // Wait first, then read: a read straight after the last one would mostly find nothing, and
+    // waiting each time lets other work run between chunks when the line is busy.
+    read: async (buffer) => {
+      for (;;) {
+        await ready("readable")
+        try {
+          const n = readSync(descriptor(), buffer, 0, buffer.length, null)
+          if (n > 0) return n
+        } catch (error) {
+          if (!isRetry(error)) throw error
+        }
+      }
+    },
+    write: async (buffer) => {
+      let offset = 0
+      while (offset < buffer.length) {
+        try {
+          offset += writeSync(descriptor(), buffer, offset, buffer.length - offset)
+        } catch (error) {
+          if (!isRetry(error)) throw error
+          await ready("writable")
+        }
+      }
+    }
+  }
+}
+
 /** The operating system's serial ports, through serialport's auto-detected native binding. */
 export const systemBinding: PortBinding = SerialPort.binding
 
@@ -81,12 +153,14 @@ export class SerialConnection {
   private inFlight: Promise<void> | undefined
   private postScheduled = false
   private readonly reading: Promise<void>
+  private readonly io: PortIo
 
   private constructor(
     readonly path: string,
     readonly line: LineSettings,
     private readonly handle: PortHandle
   ) {
+    this.io = isUnixHandle(handle) ? unixIo(handle) : bindingIo(handle)
     this.reading = this.readLoop()
   }
 
@@ -128,7 +202,7 @@ export class SerialConnection {
     if (this.inFlight !== undefined || this.queued.length === 0) return
     const batch = this.queued
     this.queued = []
-    this.inFlight = this.handle.write(joined(batch)).then(
+    this.inFlight = this.io.write(joined(batch)).then(
       () => {
         for (const w of batch) w.resolve?.()
       },
@@ -159,7 +233,7 @@ export class SerialConnection {
     const buffer = Buffer.alloc(READ_CHUNK_BYTES)
     for (;;) {
       try {
-        const { bytesRead } = await this.handle.read(buffer, 0, buffer.length)
+        const bytesRead = await this.io.read(buffer)
         // Copied out: the read buffer is reused for the next read.
         if (bytesRead > 0) this.onData(new Uint8Array(buffer.subarray(0, bytesRead)))
       } catch (error) {
