@@ -122,8 +122,11 @@ export const makeOrdersRepo = Effect.gen(function* () {
         Effect.flatMap(first(Schema.Struct({ catalog_version: DbInt })))
       )
       const changed = yield* sql`
-        SELECT MAX(version) AS version FROM catalog_changes
-        WHERE region_id = ${regionId} AND (offer_id = ${offerId} OR (offer_id IS NULL AND merchant_id = ${merchantId}))`.pipe(
+        SELECT MAX(version) AS version FROM (
+          SELECT MAX(version) AS version FROM catalog_changes WHERE region_id = ${regionId} AND offer_id = ${offerId}
+          UNION ALL
+          SELECT MAX(version) AS version FROM catalog_changes WHERE region_id = ${regionId} AND offer_id IS NULL AND merchant_id = ${merchantId}
+        ) AS latest`.pipe(
         Effect.orDie,
         Effect.flatMap(first(Schema.Struct({ version: Schema.NullOr(DbInt) })))
       )

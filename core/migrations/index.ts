@@ -7,6 +7,7 @@ import orders from "./0004_orders.js"
 import outbox from "./0005_outbox.js"
 import movementRefIndex from "./0008_movement_ref_index.js"
 import orderResolution from "./0007_order_resolution.js"
+import hotPathIndexes from "./0009_hot_path_indexes.js"
 
 /**
  * The schema, in order, for `Migrator.fromRecord`. Written in the SQL that SQLite and PostgreSQL share
@@ -20,5 +21,6 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0004_orders": orders,
   "0005_outbox": outbox,
   "0007_order_resolution": orderResolution,
-  "0008_movement_ref_index": movementRefIndex
+  "0008_movement_ref_index": movementRefIndex,
+  "0009_hot_path_indexes": hotPathIndexes
 }
