@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Exit, Fiber, Layer, Random, Schema, Scope, type Tracer } from "effect"
 import * as SqljsClient from "../adapters/store/sqljs-client.js"
+import type { SqlValue } from "../adapters/store/sqljs-database.js"
 import { runMigrations } from "../adapters/store/migrate.js"
 import { AuditReport, formatReport } from "../core/domain/audit.js"
 import { OrderId } from "../core/domain/ids.js"
@@ -42,6 +43,8 @@ export interface FleetRunOptions {
   readonly tracer?: Tracer.Tracer
   /** False skips the auditor at the end (invariant 7 is still checked): for benchmarks only. On by default. */
   readonly audit?: boolean
+  /** Sees every SQL statement the store runs, with its values, the migrations' included (a benchmark's recorder). */
+  readonly sqlObserver?: (sql: string, params: ReadonlyArray<SqlValue>) => void
 }
 
 export interface FleetResult {
@@ -55,9 +58,8 @@ const FINAL_OUTBOX_ROUNDS_MAX = 500
 /** Delivered orders checked against the providers per query. */
 const ORDER_PAGE = 1_000
 
-const storeLayer: Layer.Layer<SqlClient.SqlClient> = Layer.effectDiscard(Effect.orDie(runMigrations())).pipe(
-  Layer.provideMerge(Layer.orDie(SqljsClient.layer()))
-)
+const storeLayer = (observer: FleetRunOptions["sqlObserver"]): Layer.Layer<SqlClient.SqlClient> =>
+  Layer.effectDiscard(Effect.orDie(runMigrations())).pipe(Layer.provideMerge(Layer.orDie(SqljsClient.layer({ observer }))))
 
 const healFaults = (world: FleetWorld) =>
   Effect.gen(function* () {
@@ -312,7 +314,7 @@ const program = (
 export const runFleet = async (config: FleetConfig, options: FleetRunOptions = {}): Promise<FleetResult> => {
   const scope = Effect.runSync(Scope.make())
   try {
-    const store = await Effect.runPromise(Layer.buildWithScope(storeLayer, scope))
+    const store = await Effect.runPromise(Layer.buildWithScope(storeLayer(options.sqlObserver), scope))
     const time = new VirtualTime(config.startMs)
     const sink = hashingSink(options.sink)
     const run = program(config, time, sink, options).pipe(

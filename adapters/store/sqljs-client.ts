@@ -152,6 +152,8 @@ export interface SqljsLayerOptions extends SqljsClientOptions {
   readonly bytes?: Uint8Array | undefined
   /** Pragmas applied on open and after every export; `foreign_keys = ON` by default. */
   readonly pragmas?: ReadonlyArray<string> | undefined
+  /** Sees every statement just before it runs (see `SqljsDatabase.observer`). */
+  readonly observer?: SqljsDatabase["observer"]
 }
 
 /** Opens a sql.js database in memory: empty, or from snapshot bytes. Fails if the bytes are not SQLite. */
@@ -168,6 +170,7 @@ export const layer = (options: SqljsLayerOptions = {}): Layer.Layer<SqlClient.Sq
   Layer.scopedContext(
     Effect.gen(function* () {
       const db = yield* openDatabase(options.bytes, options.pragmas)
+      db.observer = options.observer
       const { client, store } = yield* make(db, options)
       return Context.make(SqlClient.SqlClient, client).pipe(Context.add(SqljsStore, store))
     })

@@ -88,6 +88,8 @@ export const toSqlValues = (params: ReadonlyArray<unknown>): Array<SqlValue> => 
  */
 export class SqljsDatabase {
   private readonly statements = new Map<string, Statement>()
+  /** Sees every statement just before it runs, with its bound values (a benchmark's recorder). */
+  observer: ((sql: string, params: ReadonlyArray<SqlValue>) => void) | undefined
 
   private constructor(
     private readonly db: initSqlJs.Database,
@@ -175,6 +177,7 @@ export class SqljsDatabase {
 
   private withStatement<A>(sql: string, params: ReadonlyArray<SqlValue>, use: (statement: Statement) => A): A {
     let statement: Statement | undefined
+    this.observer?.(sql, params)
     try {
       statement = this.prepare(sql)
       statement.bind(params as Array<SqlValue>)

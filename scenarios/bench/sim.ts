@@ -1,10 +1,12 @@
-import { Either } from "effect"
+import { Effect, Either } from "effect"
+import { defaultPragmas, type SqlValue } from "../../adapters/store/sqljs-database.js"
+import { loadSqlJs } from "../../adapters/store/sqljs-runtime.js"
 import { fleetConfig } from "../../sim/fleet-config.js"
 import { runFleet } from "../../sim/fleet.js"
 import { makeSpanTimer } from "../../sim/span-timer.js"
 
 /**
- * `npm run bench -- sim [kiosks] [days] [customers-per-kiosk-per-day] [seed] [spans] [no-audit]`: the fleet simulator at
+ * `npm run bench -- sim [kiosks] [days] [customers-per-kiosk-per-day] [seed] [spans] [no-audit] [sql-floor]`: the fleet simulator at
  * scale, by default 100 kiosks for 30 days at about 200 customers per kiosk per day (~600k journeys),
  * on the in-memory sql.js store with every core service real. Prints wall time, peak memory (RSS),
  * journeys per second and time compression; a line per simulated day on stderr while it runs.
@@ -12,9 +14,16 @@ import { makeSpanTimer } from "../../sim/span-timer.js"
  * times every span, and the slowest core operations and statements are listed (tracing costs time).
  * With `no-audit` the auditor is skipped at the end, to time the simulation alone; the wall time up to
  * the end of the last day is printed apart from closing and checks in any case.
+ * With `sql-floor`, every statement the store ran is recorded with its values and replayed afterwards
+ * straight on sql.js (a fresh database, statements prepared once, every row read, no Effect, no
+ * application code): the time the store alone needs for this run, and so the most journeys per
+ * second any code on this store could reach. Recording holds every statement in memory: for small
+ * runs.
  */
 const TARGET_WALL_S = 60
 const TARGET_RSS_BYTES = 1024 ** 3
+/** The default run's journeys: 100 kiosks, 30 days, about 200 customers each a day. */
+const TARGET_JOURNEYS = 100 * 30 * 200
 const DAY_MS = 86_400_000
 
 const wholeArg = (value: string | undefined, fallback: number, name: string): number => {
@@ -30,6 +39,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   const seed = wholeArg(args[3], 1, "seed")
   const spans = args.slice(4).includes("spans") ? makeSpanTimer(() => performance.now()) : undefined
   const audit = !args.slice(4).includes("no-audit")
+  const recorded: Array<{ readonly sql: string; readonly params: ReadonlyArray<SqlValue> }> | undefined = args.slice(4).includes("sql-floor") ? [] : undefined
   const parsed = fleetConfig({ kiosks, merchants: Math.max(20, Math.round(kiosks / 2)), days, seed, customersPerKioskPerDay: perDay })
   if (Either.isLeft(parsed)) throw new Error(parsed.left)
   const config = parsed.right
@@ -40,6 +50,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   const result = await runFleet(config, {
     ...(spans === undefined ? {} : { tracing: true, tracer: spans.tracer }),
     audit,
+    ...(recorded === undefined ? {} : { sqlObserver: (sql: string, params: ReadonlyArray<SqlValue>) => void recorded.push({ sql, params: [...params] }) }),
     onTime: (nowMs) => {
       if (nowMs < nextDay) return
       peakRss = Math.max(peakRss, process.memoryUsage().rss)
@@ -77,5 +88,37 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
     }
     process.stdout.write(`  SQL statements: ${sqlCount.toLocaleString("en-US")} (${(sqlCount / Math.max(1, journeys)).toFixed(1)} per journey), ${sqlMs.toFixed(0)} ms\n`)
   }
+  if (recorded !== undefined) {
+    const replayMs = await replayRaw(recorded)
+    const perJourneyUs = (replayMs * 1000) / Math.max(1, journeys)
+    process.stdout.write(
+      [
+        `sim: SQL floor: ${recorded.length.toLocaleString("en-US")} statements (${(recorded.length / Math.max(1, journeys)).toFixed(1)} per journey, transaction control included) replayed straight on sql.js in ${(replayMs / 1000).toFixed(2)} s`,
+        `sim: SQL floor: ${perJourneyUs.toFixed(0)} us per journey in the store alone, ${((replayMs * 1000) / Math.max(1, recorded.length)).toFixed(1)} us per statement: at most ${Math.round(1e6 / perJourneyUs).toLocaleString("en-US")} journeys/s on this store before any application code (the target, ~600k journeys in ${TARGET_WALL_S} s, needs ${Math.round(TARGET_JOURNEYS / TARGET_WALL_S).toLocaleString("en-US")}/s)`
+      ].join("\n") + "\n"
+    )
+  }
   if (!result.ok) process.exitCode = 1
+}
+
+/** Runs the recorded statements in order on a fresh sql.js database, as directly as sql.js allows. */
+const replayRaw = async (statements: ReadonlyArray<{ readonly sql: string; readonly params: ReadonlyArray<SqlValue> }>): Promise<number> => {
+  const sqljs = await Effect.runPromise(loadSqlJs)
+  const db = new sqljs.Database()
+  for (const pragma of defaultPragmas) db.exec(pragma)
+  const prepared = new Map<string, ReturnType<typeof db.prepare>>()
+  const started = performance.now()
+  for (const { sql, params } of statements) {
+    let statement = prepared.get(sql)
+    if (statement === undefined) {
+      statement = db.prepare(sql)
+      prepared.set(sql, statement)
+    }
+    statement.bind(params as Array<SqlValue>)
+    while (statement.step()) statement.get()
+    statement.reset()
+  }
+  const took = performance.now() - started
+  db.close()
+  return took
 }
