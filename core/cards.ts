@@ -23,6 +23,7 @@ import { Medium, MediumMismatch, OrderAlreadyAborted, OrderAlreadyDelivered, Ord
 import { DbInt } from "./domain/points.js"
 import { Coupons } from "./coupons.js"
 import { Outbox } from "./outbox.js"
+import { firstRow } from "./rows.js"
 
 export interface CardsSettings {
   /** Charged to the phone bill when a card is not back by its deadline. 0 means no deposit. */
@@ -50,6 +51,11 @@ class Raced extends Data.TaggedError("Raced")<{}> {}
 const OrderForCard = Schema.Struct({ id: Schema.String, kiosk_id: KioskId, user_id: Schema.String, medium: Medium, state: OrderState })
 const CapturedAt = Schema.Struct({ at_ms: DbInt })
 const Sum = Schema.Struct({ total: Schema.NullOr(DbInt) })
+const firstCard = firstRow(CardRow)
+const firstOrder = firstRow(OrderForCard)
+const firstCapturedAt = firstRow(CapturedAt)
+const firstSum = firstRow(Sum)
+const decodeDueCards = Schema.decodeUnknown(Schema.Array(Schema.Struct({ uid: CardUid })))
 
 /**
  * Cards (DESIGN §4): a card UID is issued once. `beginDispense` takes a blank from the kiosk's stacker
@@ -71,20 +77,13 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
     const sql = yield* SqlClient.SqlClient
     const coupons = yield* Coupons
     const outbox = yield* Outbox
-    const decodeCards = Schema.decodeUnknown(Schema.Array(CardRow))
     const decodeCoupons = Schema.decodeUnknown(Schema.Array(CouponRow))
-
-    const firstCard = (rows: ReadonlyArray<unknown>) =>
-      decodeCards(rows).pipe(Effect.map((decoded) => Option.fromNullable(decoded[0])), Effect.orDie)
 
     const find = (uid: CardUid) => sql`SELECT * FROM cards WHERE uid = ${uid}`.pipe(Effect.orDie, Effect.flatMap(firstCard))
 
     /** Reads the card and (on PostgreSQL) holds its row until the transaction ends. */
     const lock = (uid: CardUid) =>
       sql`UPDATE cards SET state = state WHERE uid = ${uid} RETURNING *`.pipe(Effect.orDie, Effect.flatMap(firstCard))
-
-    const one = <A, I>(schema: Schema.Schema<A, I>, rows: ReadonlyArray<unknown>) =>
-      Schema.decodeUnknown(Schema.Array(schema))(rows).pipe(Effect.orDie, Effect.map((decoded) => Option.fromNullable(decoded[0])))
 
     const regionOfKiosk = (kioskId: KioskId) =>
       coupons.kioskTerms(kioskId).pipe(
@@ -115,7 +114,7 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
         const existing = yield* find(uid)
         if (Option.isSome(existing)) return yield* replayOf(existing.value)
         const orders = yield* sql`SELECT id, kiosk_id, user_id, medium, state FROM orders WHERE id = ${orderId}`.pipe(Effect.orDie)
-        const order = yield* one(OrderForCard, orders)
+        const order = yield* firstOrder(orders)
         if (Option.isNone(order)) return yield* new OrderNotFound({ orderId })
         const { state, medium } = order.value
         if (state === "aborted") return yield* new OrderAlreadyAborted({ orderId, reason: null, flagged: false })
@@ -192,7 +191,7 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
     const capturedAtMs = (uid: CardUid) =>
       sql`SELECT at_ms FROM card_stock_movements WHERE id = ${`capture:${uid}`}`.pipe(
         Effect.orDie,
-        Effect.flatMap((rows) => one(CapturedAt, rows)),
+        Effect.flatMap(firstCapturedAt),
         Effect.map(Option.match({ onNone: () => 0, onSome: (row) => row.at_ms }))
       )
 
@@ -201,7 +200,7 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
         SELECT SUM(t.amount) AS total FROM ledger_transfers t JOIN coupons c ON t.ref = c.id
         WHERE c.card_uid = ${uid} AND t.code = 'return'`.pipe(
         Effect.orDie,
-        Effect.flatMap((rows) => one(Sum, rows)),
+        Effect.flatMap(firstSum),
         Effect.map(Option.match({ onNone: () => 0, onSome: (row) => row.total ?? 0 }))
       )
 
@@ -302,7 +301,7 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
         const now = yield* Clock.currentTimeMillis
         const due = yield* sql`
           SELECT uid FROM cards WHERE state = 'with_user' AND deadline_ms <= ${now}
-          ORDER BY deadline_ms, uid LIMIT ${limit + 1}`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ uid: CardUid })))), Effect.orDie)
+          ORDER BY deadline_ms, uid LIMIT ${limit + 1}`.pipe(Effect.flatMap(decodeDueCards), Effect.orDie)
         const batch = due.slice(0, limit)
         let overdueCards = 0
         let forfeitedPoints = 0

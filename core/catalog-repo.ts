@@ -28,6 +28,8 @@ const decodeOffers = Schema.decodeUnknown(Schema.Array(OfferRow))
 const decodeOfferRegions = Schema.decodeUnknown(Schema.Array(OfferRegionRow))
 const decodeChanges = Schema.decodeUnknown(Schema.Array(CatalogChangeRow))
 const decodeStatuses = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String, status: MerchantStatus })))
+const decodeCatalogVersions = Schema.decodeUnknown(Schema.Array(Schema.Struct({ catalog_version: DbInt })))
+const decodeRegionIds = Schema.decodeUnknown(Schema.Array(Schema.Struct({ region_id: RegionId })))
 
 const unique = <A>(values: Iterable<A>): Array<A> => [...new Set(values)]
 
@@ -103,7 +105,7 @@ export const makeCatalogRepo = Effect.gen(function* () {
         Effect.gen(function* () {
           const bumped = yield* sql`
             UPDATE regions SET catalog_version = catalog_version + 1 WHERE id = ${regionId}
-            RETURNING catalog_version`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ catalog_version: DbInt })))), Effect.orDie)
+            RETURNING catalog_version`.pipe(Effect.flatMap(decodeCatalogVersions), Effect.orDie)
           const version = bumped[0]?.catalog_version
           if (version === undefined) return yield* Effect.dieMessage(`region ${regionId} vanished while its catalog changed`)
           yield* sql`
@@ -159,7 +161,7 @@ export const makeCatalogRepo = Effect.gen(function* () {
       SELECT DISTINCT r.region_id FROM offer_regions r JOIN offers f ON f.id = r.offer_id
       WHERE f.merchant_id = ${merchantId} AND f.status = 'active'
       ORDER BY r.region_id`.pipe(
-      Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ region_id: RegionId })))),
+      Effect.flatMap(decodeRegionIds),
       Effect.map((rows) => rows.map((row) => row.region_id)),
       Effect.orDie
     )

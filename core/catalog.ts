@@ -20,6 +20,9 @@ export interface ProviderSync {
   readonly withdrawn: number
 }
 
+const decodeOfferIds = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: OfferId })))
+const decodeCatalogVersions = Schema.decodeUnknown(Schema.Array(Schema.Struct({ catalog_version: DbInt })))
+
 /**
  * Merchants' offers and the per-region catalogs kiosks show (DESIGN claims 1, 4, 7). Every change to
  * an offer bumps the catalog version of each region it touches (the ones it is sold in, and the ones it
@@ -185,7 +188,7 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
             if (options.replace === true) {
               const stale = yield* sql`
                 SELECT id FROM offers WHERE merchant_id = ${merchantId} AND status = 'active' ORDER BY id`.pipe(
-                Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: OfferId })))),
+                Effect.flatMap(decodeOfferIds),
                 Effect.orDie
               )
               for (const { id: offerId } of stale) {
@@ -212,7 +215,7 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
     const regionVersion = (regionId: RegionId) =>
       Effect.gen(function* () {
         const rows = yield* sql`SELECT catalog_version FROM regions WHERE id = ${regionId}`.pipe(
-          Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ catalog_version: DbInt })))),
+          Effect.flatMap(decodeCatalogVersions),
           Effect.orDie
         )
         const row = rows[0]

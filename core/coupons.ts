@@ -5,6 +5,7 @@ import { CouponCode, CouponId, InstitutionId, type KioskId, RegionId, TransferId
 import { DesiredState } from "./domain/twin.js"
 import { Account, type TransferCode } from "./domain/ledger.js"
 import { Ledger } from "./ledger.js"
+import { firstRow } from "./rows.js"
 
 export const COUPON_LIST_MAX = 500
 
@@ -42,8 +43,7 @@ export class Coupons extends Effect.Service<Coupons>()("ecoupon/Coupons", {
     const decodeInstitution = Schema.decodeUnknown(Schema.Array(InstitutionOfRegion))
     const decodeKioskTerms = Schema.decodeUnknown(Schema.Array(KioskTermsRow))
 
-    const first = (rows: ReadonlyArray<unknown>) =>
-      decodeRows(rows).pipe(Effect.map((decoded) => Option.fromNullable(decoded[0])), Effect.orDie)
+    const first = firstRow(CouponRow)
 
     const findById = (id: CouponId): Effect.Effect<Option.Option<CouponRow>> =>
       sql`SELECT * FROM coupons WHERE id = ${id}`.pipe(Effect.orDie, Effect.flatMap(first))

@@ -31,6 +31,7 @@ export class Institutions extends Effect.Service<Institutions>()("ecoupon/Instit
     const sql = yield* SqlClient.SqlClient
     const ledger = yield* Ledger
     const decode = Schema.decodeUnknown(InstitutionRow)
+    const decodeRows = Schema.decodeUnknown(Schema.Array(InstitutionRow))
 
     const find = (id: InstitutionId) =>
       sql`SELECT id, name, created_at_ms FROM institutions WHERE id = ${id}`.pipe(
@@ -70,7 +71,7 @@ export class Institutions extends Effect.Service<Institutions>()("ecoupon/Instit
 
     const list = (): Effect.Effect<ReadonlyArray<Institution>> =>
       sql`SELECT id, name, created_at_ms FROM institutions ORDER BY id LIMIT ${INSTITUTION_LIST_MAX}`.pipe(
-        Effect.flatMap(Schema.decodeUnknown(Schema.Array(InstitutionRow))),
+        Effect.flatMap(decodeRows),
         Effect.map((rows) => rows.map(institutionFromRow)),
         Effect.orDie,
         Effect.withSpan("Institutions.list")

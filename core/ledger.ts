@@ -60,6 +60,7 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const decodeTransfer = Schema.decodeUnknown(TransferRow)
+    const decodeTransfers = Schema.decodeUnknown(Schema.Array(TransferRow))
     const decodeAccount = Schema.decodeUnknown(AccountRow)
 
     const findTransfer = (id: TransferId) =>
@@ -315,7 +316,7 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
         WHERE (debit_account = ${account} OR credit_account = ${account}) ${before}
         ORDER BY created_at_ms DESC, id DESC
         LIMIT ${limit}`.pipe(
-        Effect.flatMap(Schema.decodeUnknown(Schema.Array(TransferRow))),
+        Effect.flatMap(decodeTransfers),
         Effect.map((rows) => rows.map(transferFromRow)),
         Effect.orDie,
         Effect.withSpan("Ledger.history")

@@ -7,6 +7,7 @@ import { CouponRow } from "./domain/coupon.js"
 import { Abortion, CurrentOffer, type DeliveredMedium, Delivery, OrderRow, type PlaceOrder, Placement } from "./domain/order.js"
 import { SessionAtOtherKiosk, SessionEnded, SessionNotFound, SessionRow, UserNotFound } from "./domain/user.js"
 import { DbInt } from "./domain/points.js"
+import { firstRow } from "./rows.js"
 
 /**
  * The SQL and the request keys behind `Orders`. Every function joins the caller's transaction; SQL
@@ -79,8 +80,11 @@ export const keyDifference = (stored: string | null, requested: string): string 
     .join(", ")
 }
 
-const first = <A, I>(schema: Schema.Schema<A, I>) => (rows: ReadonlyArray<unknown>) =>
-  Schema.decodeUnknown(Schema.Array(schema))(rows).pipe(Effect.map((decoded) => Option.fromNullable(decoded[0])), Effect.orDie)
+const firstOrder = firstRow(OrderRow)
+const firstOffer = firstRow(OfferRow)
+const firstCatalogVersion = firstRow(Schema.Struct({ catalog_version: DbInt }))
+const firstOfferVersion = firstRow(Schema.Struct({ version: Schema.NullOr(DbInt) }))
+const decodeSessions = Schema.decodeUnknown(Schema.Array(SessionRow))
 
 export const makeOrdersRepo = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -89,7 +93,7 @@ export const makeOrdersRepo = Effect.gen(function* () {
     SELECT o.*, c.id AS coupon_id, c.code AS coupon_code, c.state AS coupon_state
     FROM orders o JOIN coupons c ON c.order_id = o.id`
 
-  const findOrder = (id: OrderId) => sql`${orderSelect} WHERE o.id = ${id}`.pipe(Effect.orDie, Effect.flatMap(first(OrderRow)))
+  const findOrder = (id: OrderId) => sql`${orderSelect} WHERE o.id = ${id}`.pipe(Effect.orDie, Effect.flatMap(firstOrder))
 
   /** Reads the order and (on PostgreSQL) holds its row, so deliver, abort and the sweep take turns. */
   const lockOrder = (id: OrderId) =>
@@ -103,7 +107,7 @@ export const makeOrdersRepo = Effect.gen(function* () {
       SELECT f.id, f.merchant_id, f.title, f.price_points, f.stock, f.valid_from_ms, f.valid_until_ms, f.coupon_validity_ms,
         f.status, m.status AS merchant_status
       FROM offers f JOIN merchants m ON m.id = f.merchant_id
-      WHERE f.id = ${id}`.pipe(Effect.orDie, Effect.flatMap(first(OfferRow)))
+      WHERE f.id = ${id}`.pipe(Effect.orDie, Effect.flatMap(firstOffer))
 
   const soldIn = (offerId: OfferId, regionId: RegionId) =>
     sql`SELECT offer_id FROM offer_regions WHERE offer_id = ${offerId} AND region_id = ${regionId}`.pipe(
@@ -119,7 +123,7 @@ export const makeOrdersRepo = Effect.gen(function* () {
     Effect.gen(function* () {
       const region = yield* sql`SELECT catalog_version FROM regions WHERE id = ${regionId}`.pipe(
         Effect.orDie,
-        Effect.flatMap(first(Schema.Struct({ catalog_version: DbInt })))
+        Effect.flatMap(firstCatalogVersion)
       )
       const changed = yield* sql`
         SELECT MAX(version) AS version FROM (
@@ -128,7 +132,7 @@ export const makeOrdersRepo = Effect.gen(function* () {
           SELECT MAX(version) AS version FROM catalog_changes WHERE region_id = ${regionId} AND offer_id IS NULL AND merchant_id = ${merchantId}
         ) AS latest`.pipe(
         Effect.orDie,
-        Effect.flatMap(first(Schema.Struct({ version: Schema.NullOr(DbInt) })))
+        Effect.flatMap(firstOfferVersion)
       )
       return {
         current: Option.match(region, { onNone: () => 0, onSome: (row) => row.catalog_version }),
@@ -206,7 +210,7 @@ export const makeOrdersRepo = Effect.gen(function* () {
         return customer.userId
       }
       const { sessionId } = customer
-      const rows = yield* sql`SELECT * FROM sessions WHERE id = ${sessionId}`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(SessionRow))), Effect.orDie)
+      const rows = yield* sql`SELECT * FROM sessions WHERE id = ${sessionId}`.pipe(Effect.flatMap(decodeSessions), Effect.orDie)
       const session = rows[0]
       if (session === undefined) return yield* new SessionNotFound({ sessionId })
       if (session.ended_at_ms !== null) return yield* new SessionEnded({ sessionId, reason: "ended" })

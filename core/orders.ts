@@ -47,6 +47,10 @@ class Raced extends Data.TaggedError("Raced")<{}> {}
 
 const pendingId = (orderId: OrderId) => TransferId.make(`order:${orderId}`)
 
+const decodePhones = Schema.decodeUnknown(Schema.Array(Schema.Struct({ phone: PhoneNumber })))
+const decodeOrderIds = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: OrderId })))
+const decodeOrders = Schema.decodeUnknown(Schema.Array(OrderRow))
+
 /**
  * Orders and their coupons (DESIGN §4). `place` checks everything, takes the stock, reserves the
  * points (a pending transfer user -> coupon) and makes the coupon `reserved`; then exactly one of
@@ -202,7 +206,7 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
      */
     const textCoupon = (userId: UserId, orderId: OrderId, code: CouponCode, valuePoints: number, expiresAtMs: number) =>
       Effect.gen(function* () {
-        const rows = yield* sql`SELECT phone FROM users WHERE id = ${userId}`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ phone: PhoneNumber })))), Effect.orDie)
+        const rows = yield* sql`SELECT phone FROM users WHERE id = ${userId}`.pipe(Effect.flatMap(decodePhones), Effect.orDie)
         const to = rows[0]?.phone
         if (to === undefined) return yield* Effect.dieMessage(`user ${userId} of order ${orderId} has no phone number`)
         const payload: SmsPayload = {
@@ -270,7 +274,7 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
         const reason = `not resolved by the kiosk within ${Math.round(options.olderThanMs / 60_000)} minutes`
         const stale = yield* sql`
           SELECT id FROM orders WHERE state = 'placed' AND placed_at_ms <= ${cutoff}
-          ORDER BY placed_at_ms, id LIMIT ${limit + 1}`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: OrderId })))), Effect.orDie)
+          ORDER BY placed_at_ms, id LIMIT ${limit + 1}`.pipe(Effect.flatMap(decodeOrderIds), Effect.orDie)
         const ids = stale.slice(0, limit).map((row) => row.id)
         let voided = 0
         for (const id of ids) {
@@ -293,7 +297,7 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
         FROM orders o JOIN coupons c ON c.order_id = o.id
         WHERE o.flagged = 1 ORDER BY o.placed_at_ms DESC, o.id DESC LIMIT ${limit}`.pipe(
         Effect.orDie,
-        Effect.flatMap(Schema.decodeUnknown(Schema.Array(OrderRow))),
+        Effect.flatMap(decodeOrders),
         Effect.orDie,
         Effect.map((rows) => rows.map(orderFromRow)),
         Effect.withSpan("Orders.listFlagged")

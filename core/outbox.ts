@@ -98,6 +98,7 @@ export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
     const sql = yield* SqlClient.SqlClient
     const settings = yield* OutboxConfig
     const decodeRows = Schema.decodeUnknown(Schema.Array(OutboxRow))
+    const decodeIds = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: OutboxId })))
     const rowsToMessages = (rows: ReadonlyArray<unknown>) =>
       decodeRows(rows).pipe(Effect.map((decoded) => decoded.map(outboxMessageFromRow)), Effect.orDie)
 
@@ -121,7 +122,7 @@ export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
           RETURNING id`.pipe(Effect.orDie)
         if (inserted.length > 0) return { id, created: true }
         const existing = yield* sql`SELECT id FROM outbox WHERE idempotency_key = ${idempotencyKey}`.pipe(
-          Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: OutboxId })))),
+          Effect.flatMap(decodeIds),
           Effect.orDie
         )
         const first = existing[0]

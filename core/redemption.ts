@@ -73,6 +73,7 @@ export class Redemptions extends Effect.Service<Redemptions>()("ecoupon/Redempti
     const ledger = yield* Ledger
     const coupons = yield* Coupons
     const decodeRows = Schema.decodeUnknown(Schema.Array(RedemptionRow))
+    const decodeDueCoupons = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: CouponId, region_id: Schema.String })))
 
     const find = (id: RedemptionId) =>
       sql`
@@ -194,7 +195,7 @@ export class Redemptions extends Effect.Service<Redemptions>()("ecoupon/Redempti
         const due = yield* sql`
           SELECT id, region_id FROM coupons WHERE state = 'active' AND expires_at_ms <= ${now}
           ORDER BY expires_at_ms, id LIMIT ${limit + 1}`.pipe(
-          Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: CouponId, region_id: Schema.String })))),
+          Effect.flatMap(decodeDueCoupons),
           Effect.orDie
         )
         let expiredCoupons = 0

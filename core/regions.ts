@@ -25,6 +25,7 @@ export class Regions extends Effect.Service<Regions>()("ecoupon/Regions", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const decode = Schema.decodeUnknown(RegionRow)
+    const decodeRows = Schema.decodeUnknown(Schema.Array(RegionRow))
 
     const find = (id: RegionId) =>
       sql`SELECT id, name, institution_id, catalog_version, created_at_ms FROM regions WHERE id = ${id}`.pipe(
@@ -66,7 +67,7 @@ export class Regions extends Effect.Service<Regions>()("ecoupon/Regions", {
 
     const list = (): Effect.Effect<ReadonlyArray<Region>> =>
       sql`SELECT id, name, institution_id, catalog_version, created_at_ms FROM regions ORDER BY id LIMIT ${REGION_LIST_MAX}`.pipe(
-        Effect.flatMap(Schema.decodeUnknown(Schema.Array(RegionRow))),
+        Effect.flatMap(decodeRows),
         Effect.map((rows) => rows.map(regionFromRow)),
         Effect.orDie,
         Effect.withSpan("Regions.list")

@@ -20,6 +20,7 @@ import {
 import { newId } from "./id-generator.js"
 import { Ledger } from "./ledger.js"
 import { Outbox } from "./outbox.js"
+import { firstRow } from "./rows.js"
 
 export const CLOSE_ALL_MERCHANTS_MAX = 1000
 export const STATEMENT_LIST_MAX = 500
@@ -41,6 +42,9 @@ export const payoutKey = (settlementId: SettlementId): string => `payout:${settl
 class Raced extends Data.TaggedError("Raced")<{}> {}
 
 const LockedLine = Schema.Struct({ id: Schema.String, coupon_id: Schema.String, amount: DbInt, redeemed_at_ms: DbInt })
+const decodeLockedLines = Schema.decodeUnknown(Schema.Array(LockedLine))
+const decodeDueMerchants = Schema.decodeUnknown(Schema.Array(Schema.Struct({ merchant_id: MerchantId, first_ms: DbInt, last_end_ms: Schema.NullOr(DbInt) })))
+const firstSettlement = firstRow(SettlementRow)
 
 /**
  * Settlement (DESIGN §4): per merchant and period, one statement whose lines are the merchant's live
@@ -62,10 +66,9 @@ export class Settlements extends Effect.Service<Settlements>()("ecoupon/Settleme
     const decodeSettlements = Schema.decodeUnknown(Schema.Array(SettlementRow))
     const decodeLines = Schema.decodeUnknown(Schema.Array(LineRow))
 
-    const firstRow = (rows: ReadonlyArray<unknown>) => decodeSettlements(rows).pipe(Effect.orDie, Effect.map((decoded) => Option.fromNullable(decoded[0])))
-    const findById = (id: SettlementId) => sql`SELECT * FROM settlements WHERE id = ${id}`.pipe(Effect.orDie, Effect.flatMap(firstRow))
+    const findById = (id: SettlementId) => sql`SELECT * FROM settlements WHERE id = ${id}`.pipe(Effect.orDie, Effect.flatMap(firstSettlement))
     const findByPeriod = (merchantId: MerchantId, periodStartMs: number) =>
-      sql`SELECT * FROM settlements WHERE merchant_id = ${merchantId} AND period_start_ms = ${periodStartMs}`.pipe(Effect.orDie, Effect.flatMap(firstRow))
+      sql`SELECT * FROM settlements WHERE merchant_id = ${merchantId} AND period_start_ms = ${periodStartMs}`.pipe(Effect.orDie, Effect.flatMap(firstSettlement))
 
     const withLines = (row: SettlementRow) =>
       sql`
@@ -103,7 +106,7 @@ export class Settlements extends Effect.Service<Settlements>()("ecoupon/Settleme
           WHERE merchant_id = ${merchantId} AND state = 'redeemed'
             AND redeemed_at_ms >= ${periodStartMs} AND redeemed_at_ms < ${periodEndMs}
             AND NOT EXISTS (SELECT 1 FROM settlement_lines l WHERE l.redemption_id = redemptions.id)
-          RETURNING id, coupon_id, amount, redeemed_at_ms`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(LockedLine))), Effect.orDie)
+          RETURNING id, coupon_id, amount, redeemed_at_ms`.pipe(Effect.flatMap(decodeLockedLines), Effect.orDie)
         let total = 0
         for (let start = 0; start < taken.length; start += LINE_INSERT_CHUNK) {
           const chunk = taken.slice(start, start + LINE_INSERT_CHUNK).map((line) => ({ redemption_id: line.id, settlement_id: id, amount: line.amount }))
@@ -158,7 +161,7 @@ export class Settlements extends Effect.Service<Settlements>()("ecoupon/Settleme
           GROUP BY r.merchant_id
           ORDER BY r.merchant_id
           LIMIT ${CLOSE_ALL_MERCHANTS_MAX}`.pipe(
-          Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ merchant_id: MerchantId, first_ms: DbInt, last_end_ms: Schema.NullOr(DbInt) })))),
+          Effect.flatMap(decodeDueMerchants),
           Effect.orDie
         )
         const statements: Array<Statement> = []

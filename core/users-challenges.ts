@@ -66,6 +66,8 @@ export const makeChallenges = (settings: UsersSettings) =>
     const decodePhone = Schema.decodeUnknownOption(PhoneNumber)
     const decodeChallengeId = Schema.decodeUnknownOption(ChallengeId)
     const decodeChallenges = Schema.decodeUnknown(Schema.Array(ChallengeRow))
+    const decodeRecent = Schema.decodeUnknown(Schema.Array(Schema.Struct({ n: DbInt, oldest: Schema.NullOr(DbInt) })))
+    const decodeAttempts = Schema.decodeUnknown(Schema.Array(Schema.Struct({ attempts: DbInt })))
 
   const findChallenge = (id: ChallengeId) =>
     sql`SELECT * FROM otp_challenges WHERE id = ${id}`.pipe(
@@ -103,7 +105,7 @@ export const makeChallenges = (settings: UsersSettings) =>
           const recent = yield* sql`
             SELECT COUNT(*) AS n, MIN(created_at_ms) AS oldest FROM otp_challenges
             WHERE phone = ${phone} AND created_at_ms > ${windowStartMs}`.pipe(
-            Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ n: DbInt, oldest: Schema.NullOr(DbInt) })))),
+            Effect.flatMap(decodeRecent),
             Effect.orDie
           )
           const count = recent[0]?.n ?? 0
@@ -173,7 +175,7 @@ export const makeChallenges = (settings: UsersSettings) =>
               SET attempts = attempts + 1,
                   state = CASE WHEN attempts + 1 >= ${settings.codeTriesMax} THEN 'locked' ELSE state END
               WHERE id = ${challengeId} AND state = 'open'
-              RETURNING attempts`.pipe(Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ attempts: DbInt })))), Effect.orDie)
+              RETURNING attempts`.pipe(Effect.flatMap(decodeAttempts), Effect.orDie)
             const attempts = counted[0]?.attempts
             if (attempts === undefined) return yield* refusalAfterRace(challengeId, now)
             const triesLeft = settings.codeTriesMax - attempts
