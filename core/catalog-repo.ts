@@ -28,7 +28,7 @@ const decodeOffers = Schema.decodeUnknown(Schema.Array(OfferRow))
 const decodeOfferRegions = Schema.decodeUnknown(Schema.Array(OfferRegionRow))
 const decodeChanges = Schema.decodeUnknown(Schema.Array(CatalogChangeRow))
 const decodeStatuses = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String, status: MerchantStatus })))
-const decodeCatalogVersions = Schema.decodeUnknown(Schema.Array(Schema.Struct({ catalog_version: DbInt })))
+export const decodeCatalogVersions = Schema.decodeUnknown(Schema.Array(Schema.Struct({ catalog_version: DbInt })))
 const decodeRegionIds = Schema.decodeUnknown(Schema.Array(Schema.Struct({ region_id: RegionId })))
 
 const unique = <A>(values: Iterable<A>): Array<A> => [...new Set(values)]

@@ -1,11 +1,10 @@
 import { Clock, Effect, PubSub, Schema, type Scope, Stream } from "effect"
 import { CatalogChange, type CatalogChangeKind, Offer, type OfferInput, OfferNotFound, OfferOfOtherMerchant, RegionCatalog } from "./domain/catalog.js"
 import { type MerchantId, OfferId, type RegionId } from "./domain/ids.js"
-import { DbInt } from "./domain/points.js"
 import { InvalidRequest } from "./domain/invalid-request.js"
 import { MerchantNotFound } from "./domain/merchant.js"
 import { RegionNotFound } from "./domain/region.js"
-import { makeCatalogRepo, type PendingChange } from "./catalog-repo.js"
+import { decodeCatalogVersions, makeCatalogRepo, type PendingChange } from "./catalog-repo.js"
 import { CatalogConfig, checkOffer, type OfferDraft, sameOffer } from "./catalog-rules.js"
 import type { ProviderOffer } from "./ports/provider-gateway.js"
 
@@ -21,7 +20,6 @@ export interface ProviderSync {
 }
 
 const decodeOfferIds = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: OfferId })))
-const decodeCatalogVersions = Schema.decodeUnknown(Schema.Array(Schema.Struct({ catalog_version: DbInt })))
 
 /**
  * Merchants' offers and the per-region catalogs kiosks show (DESIGN claims 1, 4, 7). Every change to
