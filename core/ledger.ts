@@ -283,13 +283,17 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
           return yield* new TransferConflict({ id, difference: diff })
         }
         const state = post ? "posted" : "voided"
+        // The accounts first, then the pending transfer: every writer takes the accounts before any
+        // transfer row, so a resolution cannot deadlock with a replay of the pending transfer (which
+        // moves the accounts and then meets the pending row's id). A claim that finds the transfer
+        // already resolved fails, and the rollback undoes the settlement.
+        yield* settlePending(debitAccount, creditAccount, amount, post)
         const claimed = yield* sql`
           UPDATE ledger_transfers SET state = ${state} WHERE id = ${pendingId} AND state = 'pending' RETURNING id`.pipe(Effect.orDie)
         if (claimed.length === 0) {
           return yield* new PendingAlreadyResolved({ pendingId, state: pending.value.state })
         }
         const now = yield* Clock.currentTimeMillis
-        yield* settlePending(debitAccount, creditAccount, amount, post)
         yield* insertTransfer(id, debitAccount, creditAccount, amount, flag, state, pendingId, code, ref, now).pipe(
           Effect.catchTag("Replay", () => Effect.dieMessage(`resolution ${id} appeared during its own transaction`))
         )
