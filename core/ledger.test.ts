@@ -186,6 +186,26 @@ for (const store of testStores) {
         })
       ))
 
+    it.effect("posts racing replays of their pending transfers all finish, each pending resolved once", () =>
+      run(
+        Effect.gen(function* () {
+          const ledger = yield* withUsers
+          const pending = Array.from({ length: 40 }, (_, i) => ({ id: tid(`p${i}`), debit: alice, credit: bob, amount: 1, pending: true, code: "order" as const }))
+          for (const request of pending) yield* ledger.transfer(request)
+          // Each post races two replays of its own pending transfer: on PostgreSQL a post that took
+          // the pending row before the accounts deadlocked with a replay holding the accounts.
+          const racing = pending.flatMap((request, i) => [
+            Effect.asVoid(ledger.post({ id: tid(`post${i}`), pendingId: request.id })),
+            Effect.asVoid(ledger.transfer(request)),
+            Effect.asVoid(ledger.transfer(request))
+          ])
+          yield* Effect.all(racing, { concurrency: "unbounded" })
+          const balance = yield* ledger.balance(alice)
+          expect([balance.debitsPending, balance.posted]).toEqual([0, 1000 - 40])
+          expect((yield* (yield* Auditor).run).ok).toBe(true)
+        })
+      ))
+
     it.effect("a batch answers each transfer on its own: refusals leave no trace, the rest apply", () =>
       run(
         Effect.gen(function* () {

@@ -102,23 +102,35 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
     }
 
     /**
+     * On PostgreSQL, locks both accounts in id order before they are updated. An UPDATE locks rows in
+     * the order its plan meets them (on a small table, a sequential scan's physical order, which
+     * moves as rows are rewritten), so two writers on the same pair could each hold one row and wait
+     * for the other. SQLite has a single writer: nothing to do, and no statement spent.
+     */
+    const lockAccounts = sql.onDialectOrElse({
+      pg: () => (a: AccountId, b: AccountId) => Effect.asVoid(Effect.orDie(sql`SELECT id FROM ledger_accounts WHERE id IN (${a}, ${b}) ORDER BY id FOR UPDATE`)),
+      orElse: () => undefined
+    })
+    const lockedFirst = <A, E>(a: AccountId, b: AccountId, update: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      lockAccounts === undefined ? update : Effect.zipRight(lockAccounts(a, b), update)
+
+    /**
      * Debits one account and credits another in ONE statement (statements are the hot path's cost).
      * Both rows come back only if both exist and the debit kept the floor; the floor is checked by
-     * the UPDATE itself, so concurrent debits can never overdraw. PostgreSQL locks both rows in one
-     * index scan, in id order, so concurrent transfers cannot deadlock on them. Answers the ids of
-     * the rows it changed: fewer than two means refused, and the caller undoes or rolls back.
+     * the UPDATE itself, so concurrent debits can never overdraw. Answers the ids of the rows it
+     * changed: fewer than two means refused, and the caller undoes or rolls back.
      */
     const applyMove = (debit: AccountId, credit: AccountId, phase: "posted" | "pending", amount: number) => {
       const debits = sql.literal(`debits_${phase}`)
       const credits = sql.literal(`credits_${phase}`)
       const delta = sql`CAST(${amount} AS BIGINT)`
-      return sql<{ readonly id: string }>`
+      return lockedFirst(debit, credit, sql<{ readonly id: string }>`
         UPDATE ledger_accounts SET
           ${debits} = ${debits} + CASE WHEN id = ${debit} THEN ${delta} ELSE 0 END,
           ${credits} = ${credits} + CASE WHEN id = ${credit} THEN ${delta} ELSE 0 END
         WHERE id IN (${debit}, ${credit})
           AND (id <> ${debit} OR floor_zero = 0 OR credits_posted - debits_posted - debits_pending >= ${delta})
-        RETURNING id`.pipe(Effect.orDie)
+        RETURNING id`.pipe(Effect.orDie))
     }
 
     /** Takes back exactly what `applyMove` did to the rows it reported (no floor: it only restores). */
@@ -158,13 +170,13 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
     const settlePending = (debit: AccountId, credit: AccountId, amount: number, post: boolean) => {
       const delta = sql`CAST(${amount} AS BIGINT)`
       const posted = sql`CAST(${post ? amount : 0} AS BIGINT)`
-      return sql`
+      return lockedFirst(debit, credit, sql`
         UPDATE ledger_accounts SET
           debits_pending = debits_pending - CASE WHEN id = ${debit} THEN ${delta} ELSE 0 END,
           debits_posted = debits_posted + CASE WHEN id = ${debit} THEN ${posted} ELSE 0 END,
           credits_pending = credits_pending - CASE WHEN id = ${credit} THEN ${delta} ELSE 0 END,
           credits_posted = credits_posted + CASE WHEN id = ${credit} THEN ${posted} ELSE 0 END
-        WHERE id IN (${debit}, ${credit})`.pipe(Effect.orDie, Effect.asVoid)
+        WHERE id IN (${debit}, ${credit})`.pipe(Effect.orDie, Effect.asVoid))
     }
 
     const insertTransfer = (id: TransferId, debit: AccountId, credit: AccountId, amount: number, flag: TransferFlag, state: string, pendingId: TransferId | null, code: TransferCode, ref: string | null, now: number) =>
