@@ -80,6 +80,17 @@ const moneyByKind = (sql: SqlClient.SqlClient) =>
     Effect.map((rows) => Object.fromEntries(rows.map((row) => [row.kind, row.posted])))
   )
 
+/** The run's configuration as the event log opens with it and `kpis.json` repeats it. */
+const runSummary = (config: FleetConfig) => ({
+  kiosks: config.kiosks,
+  merchants: config.merchants,
+  regions: config.regions,
+  days: config.days,
+  seed: config.seed,
+  faults: formatFaults(config.faults),
+  customersPerKioskPerDay: config.customers.customersPerKioskPerDay
+})
+
 /** Invariant 7: every delivered order was taken by its provider server, or flagged when it gave up. */
 const providerDelivery = (world: FleetWorld) =>
   Effect.gen(function* () {
@@ -131,15 +142,7 @@ const program = (
     const services = yield* servicesFrom
     const log = new FleetLog(time, sink)
     const counters = new FleetCounters()
-    log.emit("run.start", {
-      kiosks: config.kiosks,
-      merchants: config.merchants,
-      regions: config.regions,
-      days: config.days,
-      seed: config.seed,
-      faults: formatFaults(config.faults),
-      customersPerKioskPerDay: config.customers.customersPerKioskPerDay
-    })
+    log.emit("run.start", runSummary(config))
     const regionIds = Array.from({ length: config.regions }, (_, r) => regionIdOf(r))
     const merchants = yield* planMerchants(config, regionIds)
     yield* registerDeployment(config, services, merchants)
@@ -245,16 +248,7 @@ const program = (
     })
     const auditText = options.audit === false ? "audit skipped (asked for)" : formatReport(report)
     const kpis: FleetKpis = {
-      config: {
-        kiosks: config.kiosks,
-        merchants: config.merchants,
-        regions: config.regions,
-        days: config.days,
-        seed: config.seed,
-        faults: formatFaults(config.faults),
-        customersPerKioskPerDay: config.customers.customersPerKioskPerDay,
-        startMs: config.startMs
-      },
+      config: { ...runSummary(config), startMs: config.startMs },
       journeys: {
         total: counters.journeys,
         outcomes: counters.journeyOutcomes,
