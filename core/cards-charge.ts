@@ -4,6 +4,7 @@ import { CardRow, CarrierChargePayload, type ChargeOutcome } from "./domain/card
 import { type CardUid, PhoneNumber, TransferId } from "./domain/ids.js"
 import { Account } from "./domain/ledger.js"
 import { Ledger } from "./ledger.js"
+import { firstRow } from "./rows.js"
 import { type OutboxHandler, outboxHandler } from "./outbox.js"
 import { CarrierBilling } from "./ports/carrier-billing.js"
 
@@ -26,11 +27,11 @@ export class CardCharges extends Effect.Service<CardCharges>()("ecoupon/CardChar
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const ledger = yield* Ledger
-    const decodeCards = Schema.decodeUnknown(Schema.Array(CardRow))
+    const firstCard = firstRow(CardRow)
     const decodePhone = Schema.decodeUnknown(Schema.Array(Schema.Struct({ phone: PhoneNumber })))
 
     const card = (uid: CardUid) =>
-      sql`SELECT * FROM cards WHERE uid = ${uid}`.pipe(Effect.flatMap(decodeCards), Effect.orDie, Effect.map((rows) => Option.fromNullable(rows[0])))
+      sql`SELECT * FROM cards WHERE uid = ${uid}`.pipe(Effect.orDie, Effect.flatMap(firstCard))
 
     /** Moves the card from `from` to `to` if it is still there; false if something else moved it. */
     const step = (uid: CardUid, from: ReadonlyArray<string>, to: string, chargeState: string) =>
