@@ -1,0 +1,102 @@
+import { Command, Options } from "@effect/cli"
+import { writeFileSync } from "node:fs"
+import { Console, Effect, Either, Option } from "effect"
+import { catalog } from "../../scenarios/catalog.js"
+import { layerNames, layers } from "../../scenarios/layers.js"
+import { decodeToken } from "../../scenarios/replay-token.js"
+import { failureText, resultLine, summaryText } from "../../scenarios/report-console.js"
+import { renderJunit } from "../../scenarios/report-junit.js"
+import { checkDeterminism, DEFAULT_RUNS, MODEL_SUITE, runReplay, runSuite, type ScenarioResult, selectSuite } from "../../scenarios/runner.js"
+
+/**
+ * `ecoupon scenarios list` and `ecoupon scenarios run` (issue 11): QA's scenario suites on a layer of
+ * their choice, with progress on stderr, a summary on stdout, JUnit XML and a replay line for every
+ * failure. Exit status 1 on any failure, 2 on bad options.
+ */
+
+const usageError = (message: string) => Effect.zipRight(Console.error(`ecoupon scenarios: ${message}`), Effect.sync(() => void (process.exitCode = 2)))
+
+const listCommand = Command.make("list", {}, () =>
+  Effect.gen(function* () {
+    for (const scenario of catalog) {
+      yield* Console.log(`${scenario.name}  (${scenario.covers}${scenario.smoke ? ", smoke" : ""})`)
+      yield* Console.log(`  given ${scenario.given}\n  when ${scenario.when}\n  then ${scenario.then}`)
+    }
+    yield* Console.log(`${MODEL_SUITE}  (model-based: random sequences of up to 50 commands held to a model; in --suite full)`)
+  })
+).pipe(Command.withDescription("List the named scenarios (given/when/then) and the suites"))
+
+const write = (path: string, text: string, what: string) =>
+  Effect.try({ try: () => writeFileSync(path, text), catch: (cause) => `could not write the ${what} to ${path}: ${String(cause)}` })
+
+const runCommand = Command.make(
+  "run",
+  {
+    suite: Options.text("suite").pipe(
+      Options.withDefault("smoke"),
+      Options.withDescription(`smoke, full, or scenario names separated by commas (see \`ecoupon scenarios list\`; "${MODEL_SUITE}" is the model-based suite)`)
+    ),
+    layer: Options.choice("layer", layerNames).pipe(Options.withDefault("sim" as const), Options.withDescription("Where the system under test runs")),
+    seed: Options.integer("seed").pipe(Options.withDefault(1), Options.withDescription("Seeds the system's ids and devices, and the model-based suite's search")),
+    runs: Options.integer("runs").pipe(Options.withDefault(DEFAULT_RUNS), Options.withDescription("Model-based runs (each a fresh system and up to 50 commands)")),
+    replay: Options.text("replay").pipe(Options.optional, Options.withDescription("Run exactly what a failure's replay token says")),
+    junit: Options.file("junit").pipe(Options.optional, Options.withDescription("Write JUnit XML here")),
+    checkDeterminism: Options.boolean("check-determinism").pipe(Options.withDescription("Run each seed twice on the sim layer and compare the traces' hashes"))
+  },
+  (options) =>
+    Effect.gen(function* () {
+      const layer = layers[options.layer]
+      if (layer === undefined) return yield* usageError(`no ${options.layer} layer in this build`)
+      if (options.runs < 1 || options.runs > 100_000) return yield* usageError(`--runs takes 1 to 100000, got ${options.runs}`)
+      const suite = options.suite.split(",").map((name) => name.trim()).filter((name) => name.length > 0)
+      const unknown = selectSuite(suite).unknown
+      if (unknown.length > 0) return yield* usageError(`no scenario named ${unknown.join(", ")}; \`ecoupon scenarios list\` names them all`)
+      const startedMs = performance.now()
+      const progress = (result: ScenarioResult) => process.stderr.write(`${resultLine(result)}\n`)
+      if (options.checkDeterminism) {
+        const simLayer = layers.sim
+        if (simLayer === undefined) return yield* usageError("the determinism check needs the sim layer")
+        const pairs = yield* Effect.tryPromise((signal) => checkDeterminism({ layer: simLayer, suite, seed: options.seed, runs: options.runs, signal }))
+        for (const pair of pairs) yield* Console.log(`${pair.first === pair.second ? "same" : "DIFFERENT"} ${pair.name} ${pair.first.slice(0, 16)} ${pair.second.slice(0, 16)}`)
+        const different = pairs.filter((pair) => pair.first !== pair.second).length
+        yield* Console.log(`determinism: ${pairs.length - different} of ${pairs.length} gave the same trace twice (seed ${options.seed})`)
+        if (different > 0) process.exitCode = 1
+        return
+      }
+      let results: ReadonlyArray<ScenarioResult>
+      if (Option.isSome(options.replay)) {
+        const token = decodeToken(options.replay.value)
+        if (Either.isLeft(token)) return yield* usageError(token.left)
+        const tokenLayer = layers[token.right.layer]
+        if (tokenLayer === undefined) return yield* usageError(`the token is for the ${token.right.layer} layer, which this build does not have`)
+        process.stderr.write(`replaying ${token.right.suite} on the ${token.right.layer} layer, seed ${token.right.seed}\n`)
+        const result = yield* Effect.tryPromise((signal) => runReplay(token.right, tokenLayer, { signal }))
+        progress(result)
+        results = [result]
+      } else {
+        process.stderr.write(`running ${suite.join(", ")} on the ${options.layer} layer, seed ${options.seed}\n`)
+        results = yield* Effect.tryPromise((signal) =>
+          runSuite({
+            layer,
+            suite,
+            seed: options.seed,
+            runs: options.runs,
+            signal,
+            onResult: progress,
+            onModelRun: (run) => {
+              if (run % 10 === 0) process.stderr.write(`  ${MODEL_SUITE}: ${run} run(s)\n`)
+            }
+          })
+        )
+      }
+      for (const result of results.filter((r) => !r.ok)) yield* Console.log(`\n${failureText(result)}`)
+      yield* Console.log(`\n${summaryText(results, performance.now() - startedMs)}`)
+      if (Option.isSome(options.junit)) yield* write(options.junit.value, renderJunit(results, new Date(Date.now()).toISOString()), "JUnit XML")
+      if (results.some((result) => !result.ok)) process.exitCode = 1
+    }).pipe(Effect.catchAll((error) => usageError(typeof error === "string" ? error : String(error))))
+).pipe(Command.withDescription("Run scenario suites on a layer: a console summary, JUnit XML, and a replay line per failure (exit 1 on any failure)"))
+
+export const scenariosCommand = Command.make("scenarios").pipe(
+  Command.withDescription("QA's scenario suites: the named catalog and the model-based suite, on the sim layer"),
+  Command.withSubcommands([listCommand, runCommand])
+)

@@ -1,0 +1,119 @@
+import { Context, Effect, Exit, Layer, Random, Scope } from "effect"
+import { CarrierBilling } from "../core/ports/carrier-billing.js"
+import { PayoutGateway } from "../core/ports/payout-gateway.js"
+import { ProviderGateway } from "../core/ports/provider-gateway.js"
+import { SmsGateway } from "../core/ports/sms-gateway.js"
+import { CoreServicesLive } from "../core/services.js"
+import { type CardFactory, makeCardFactory, type SimCard } from "../sim/card-memory.js"
+import { makeSimCardUnit } from "../sim/card-unit.js"
+import { makeSimCarrier } from "../sim/carrier.js"
+import { always, never } from "../sim/faults.js"
+import { type OutsideWorld, servicesFrom, type Services } from "../sim/fleet-world.js"
+import { makeSimPayouts } from "../sim/payouts.js"
+import { makeSimPrinter } from "../sim/printer.js"
+import { makeSimProviders } from "../sim/providers.js"
+import { deriveSeed } from "../sim/rng.js"
+import { makeSimSms } from "../sim/sms.js"
+import { VirtualTime } from "../sim/virtual-time.js"
+import { deployment } from "./deployment.js"
+import { openDeploymentStore, providerCatalogs } from "./deployment-store.js"
+import { makeStation } from "./station.js"
+import type { OpenOptions, Registry, ScenarioEnv, ScenarioLayer, Station, System } from "./system.js"
+
+/**
+ * The `sim` layer: the real core services on a fresh in-memory sql.js store, every port on its sim
+ * layer (card units and printers per kiosk, SMS, carrier, provider servers, payouts), all on the
+ * fleet's deterministic virtual-time loop. A run costs milliseconds of real time however many days
+ * it lets pass, and one seed gives one run, byte for byte.
+ */
+
+/** The outside services every layer shares: the sim SMS gateway, carrier, provider servers and payouts. */
+export const makeOutside = (seed: number) =>
+  Effect.gen(function* () {
+    const device = (name: string) => ({ seed: deriveSeed(seed, name) })
+    const sms = yield* makeSimSms({ ...device("sms"), inboxKeptMax: 3 })
+    const carrier = yield* makeSimCarrier(device("carrier"))
+    const providers = yield* makeSimProviders({ ...device("providers"), merchants: providerCatalogs() })
+    const payouts = yield* makeSimPayouts(device("payouts"))
+    const outside: OutsideWorld = {
+      context: Context.make(SmsGateway, sms.port).pipe(Context.add(CarrierBilling, carrier.port), Context.add(ProviderGateway, providers.port), Context.add(PayoutGateway, payouts.port)),
+      sms: sms.control,
+      carrier: carrier.control,
+      providers: providers.control,
+      payouts: payouts.control
+    }
+    return outside
+  })
+
+export const emptyRegistry = (): Registry => ({ users: deployment.phones.map(() => undefined), coupons: [], cards: [], redemptions: [] })
+
+/** One kiosk's sim card unit and printer, the customer's hand through the unit's control. */
+const simStation = (index: number, seed: number, cards: CardFactory, services: Services) =>
+  Effect.gen(function* () {
+    const id = deployment.kiosks[index] ?? deployment.kiosks[0]
+    const unit = yield* makeSimCardUnit({
+      seed: deriveSeed(seed, `kiosk:${id}:card`),
+      cards,
+      stackerCards: deployment.stackerCards,
+      stackerCapacity: 250,
+      binCapacity: deployment.binCapacity,
+      takeAfterMs: 1_000,
+      takenKeptMax: 16
+    })
+    const printer = yield* makeSimPrinter({ seed: deriveSeed(seed, `kiosk:${id}:printer`), pagesKeptMax: 4 })
+    return yield* makeStation(
+      {
+        index,
+        id,
+        cardUnit: unit.port,
+        printer: printer.port,
+        hand: {
+          willTake: (take) => unit.control.planHandOver(take ? { _tag: "Take", afterMs: 1_000 } : { _tag: "Leave" }),
+          takeLast: Effect.map(unit.control.drainTaken, (taken) => taken.at(-1)),
+          offer: (card) => unit.control.insertAtGate(card as SimCard)
+        },
+        // The operator clears a jam: the knob off, then the unit initialised again.
+        setJam: (on) =>
+          on ? unit.control.setFault("card.jam", always) : Effect.zipRight(unit.control.setFault("card.jam", never), Effect.ignore(unit.port.initialise("hold")))
+      },
+      services
+    )
+  })
+
+const openSim = async (options: OpenOptions): Promise<System> => {
+  const scope = Effect.runSync(Scope.make())
+  try {
+    const store = await openDeploymentStore(scope)
+    const time = new VirtualTime(deployment.startMs)
+    const random = Random.make(options.seed)
+    const inTime = <A>(effect: Effect.Effect<A>): A => {
+      const exit = time.run(effect.pipe(Effect.withRandom(random), Effect.withTracerEnabled(false)))
+      if (Exit.isFailure(exit)) throw new Error(`the sim layer failed at virtual ${new Date(time.nowMs).toISOString()}: ${String(exit.cause)}`)
+      return exit.value
+    }
+    const env = inTime(
+      Effect.gen(function* () {
+        const core = yield* Layer.buildWithScope(CoreServicesLive, scope).pipe(Effect.provide(store))
+        const real = yield* Effect.provide(servicesFrom, Context.merge(core, store))
+        const services = options.wrap === undefined ? real : options.wrap(real)
+        const outside = yield* makeOutside(options.seed)
+        const cards = makeCardFactory()
+        const stations: Array<Station> = []
+        for (let k = 0; k < deployment.kiosks.length; k++) stations.push(yield* simStation(k, options.seed, cards, services))
+        for (const station of stations) yield* station.flow.startup
+        const env: ScenarioEnv = { layer: "sim", services, outside, stations, registry: emptyRegistry(), advance: (ms) => Effect.sleep(ms), handMs: 0 }
+        return env
+      })
+    )
+    return {
+      layer: "sim",
+      run: (step) => Promise.resolve().then(() => inTime(step(env))),
+      close: () => Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  } catch (error) {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    throw error
+  }
+}
+
+export const simLayer: ScenarioLayer = { name: "sim", open: openSim }
