@@ -18,7 +18,8 @@ const allowedFolders: Record<Folder, ReadonlyArray<string>> = {
   adapters: ["core"],
   scenarios: ["core", "sim", "hil", "adapters"]
 }
-// The CLI is the composition root: it alone may wire the simulator and the hardware drivers in.
+// The CLI is the composition root: it alone may wire the simulator, the hardware drivers and the
+// scenario runner (`ecoupon scenarios`, issue 11) in.
 const compositionRoot = "adapters/cli/"
 // Core's own tests need a real database to run against; they may use the store, and nothing else.
 const coreTestFixtures = ["adapters/store"]
@@ -61,7 +62,7 @@ export const crossings = (fromPath: string, source: string): Array<string> => {
       if (targetFolder === folder) continue
       const ok =
         under(target, allowedFolders[folder]) ||
-        (fromPath.startsWith(compositionRoot) && (targetFolder === "sim" || targetFolder === "hil")) ||
+        (fromPath.startsWith(compositionRoot) && (targetFolder === "sim" || targetFolder === "hil" || targetFolder === "scenarios")) ||
         (folder === "core" && isTest && under(target, coreTestFixtures))
       if (!ok) found.push(`${fromPath} imports ${specifier} (${folder}/ may not import ${targetFolder}/)`)
     } else if (folder === "core") {
