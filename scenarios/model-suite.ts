@@ -99,7 +99,11 @@ export const runModelSuite = async (options: ModelSuiteOptions): Promise<ModelSu
   })
   const details = await fc.check(property, { seed: options.seed, numRuns: options.runs, ...(options.path === undefined ? {} : { path: options.path }) })
   if (!details.failed || details.counterexample === null) return { ok: true, runs: details.numRuns }
-  const commands = [...details.counterexample[0]].map((step) => (step as Step).command)
+  // fast-check hands back its own wrappers around our steps (with whether each ran); unwrap them.
+  const commands = [...details.counterexample[0]].flatMap((wrapped) => {
+    const step = (wrapped as { readonly cmd?: unknown }).cmd ?? wrapped
+    return step instanceof Step ? [step.command] : []
+  })
   if (options.signal?.aborted === true) return { ok: false, runs: details.numRuns, interrupted: true }
   const replayed = await runCommands(open, commands)
   const executed = replayed.sequence.steps.map((step) => step.command)
