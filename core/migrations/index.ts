@@ -8,6 +8,7 @@ import outbox from "./0005_outbox.js"
 import movementRefIndex from "./0008_movement_ref_index.js"
 import orderResolution from "./0007_order_resolution.js"
 import hotPathIndexes from "./0009_hot_path_indexes.js"
+import apiCredentials from "./0010_api_credentials.js"
 
 /**
  * The schema, in order, for `Migrator.fromRecord`. Written in the SQL that SQLite and PostgreSQL share
@@ -22,5 +23,6 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0005_outbox": outbox,
   "0007_order_resolution": orderResolution,
   "0008_movement_ref_index": movementRefIndex,
-  "0009_hot_path_indexes": hotPathIndexes
+  "0009_hot_path_indexes": hotPathIndexes,
+  "0010_api_credentials": apiCredentials
 }

@@ -1,0 +1,67 @@
+import { HttpApiBuilder, HttpApiScalar, type HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import type { SqlClient } from "@effect/sql"
+import { createServer } from "node:http"
+import { Layer } from "effect"
+import type { CoreServices } from "../../core/services.js"
+import { EcouponApi } from "../http-api/api.js"
+import { AuthLive } from "./auth.js"
+import { ApiKeys } from "./credentials/api-keys.js"
+import { healthHttpLive } from "./health-http.js"
+import { KioskBackends } from "./kiosk-backends.js"
+import { KiosksHttpLive } from "./kiosks-http.js"
+import { requestPipeline } from "./request-pipeline.js"
+import { routeNamer } from "./route-names.js"
+
+/**
+ * THE place where the management server's HTTP side is composed: the API's handlers, its security,
+ * the request pipeline (request ids, limits, problem documents, observation), OpenAPI and the docs,
+ * and the Node listener. Whatever else the server answers (an event stream, /metrics) or does around
+ * each request (rate limits, access logs) is added here: a route beside the API with
+ * `HttpApiBuilder.Router.use`, a wrapper around every request with `HttpApiBuilder.middleware`, an
+ * observer of every answered request by providing `RequestObserver` (request-pipeline.ts).
+ */
+
+export interface HttpServerConfig {
+  readonly host: string
+  /** 0 lets the OS choose (tests). */
+  readonly port: number
+  readonly bodyLimitBytes: number
+  readonly requestTimeoutMs: number
+  /** Said by /readyz: which store the server runs on (no password). */
+  readonly storeDescription: string
+}
+
+export const HTTP_DEFAULTS = { bodyLimitBytes: 64 * 1024, requestTimeoutMs: 15_000 } as const
+
+/** Routes beside the API, named for metrics and logs. */
+const extraRoutes = { "/docs": "docs", "/openapi.json": "openapi" } as const
+
+/** The API's handlers with what they need of the server itself; the core services come from below. */
+const apiLive = (config: HttpServerConfig) =>
+  HttpApiBuilder.api(EcouponApi).pipe(
+    Layer.provide([healthHttpLive(config.storeDescription), KiosksHttpLive]),
+    Layer.provide(AuthLive),
+    Layer.provide([KioskBackends.Default, ApiKeys.Default])
+  )
+
+/** Everything the server answers, without a listener: what tests and the serve command share. */
+export const httpAppLive = (config: HttpServerConfig) =>
+  Layer.mergeAll(
+    HttpApiScalar.layer({ path: "/docs" }),
+    HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }),
+    HttpApiBuilder.middleware(
+      requestPipeline({ bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs, nameRoute: routeNamer(EcouponApi, extraRoutes) })
+    )
+  ).pipe(Layer.provideMerge(apiLive(config)))
+
+/** The Node listener on host:port. Node's own timeouts bound a slow client before the API sees it. */
+export const nodeListener = (config: HttpServerConfig) =>
+  NodeHttpServer.layer(() => createServer({ requestTimeout: config.requestTimeoutMs, headersTimeout: Math.min(config.requestTimeoutMs, 10_000), keepAliveTimeout: 5_000 }), {
+    host: config.host,
+    port: config.port
+  }).pipe(Layer.orDie)
+
+/** The management server's HTTP side, listening, over the core services and the store. */
+export const httpServerLive = (config: HttpServerConfig): Layer.Layer<HttpServer.HttpServer, never, CoreServices | SqlClient.SqlClient> =>
+  HttpApiBuilder.serve().pipe(Layer.provide(httpAppLive(config)), Layer.provideMerge(nodeListener(config)))

@@ -1,0 +1,53 @@
+import { HttpServer } from "@effect/platform"
+import { Console, Effect, Layer, Option } from "effect"
+import { CoreServicesLive } from "../../core/services.js"
+import { runMigrations } from "../store/migrate.js"
+import { describeStoreTarget, storeLayer, type StoreTarget } from "../store/store-target.js"
+import { bootstrapAdminToken } from "./bootstrap-token.js"
+import { ApiKeys } from "./credentials/api-keys.js"
+import { HTTP_DEFAULTS, httpServerLive } from "./http-server.js"
+
+/**
+ * `ecoupon serve`: the store (created and migrated on first start), the core services, the HTTP
+ * server, and the work that runs by itself. Stops on interruption (SIGINT/SIGTERM through
+ * `NodeRuntime.runMain`): the listener stops accepting and in-flight requests finish, the workers
+ * stop, then the store flushes its journal and closes.
+ */
+
+export interface ManagementServerConfig {
+  readonly target: StoreTarget
+  readonly host: string
+  readonly port: number
+  readonly bodyLimitBytes?: number
+  readonly requestTimeoutMs?: number
+}
+
+/** The store, migrated before anything else uses it. */
+const migratedStore = (target: StoreTarget) =>
+  Layer.effectDiscard(runMigrations()).pipe(Layer.provideMerge(storeLayer(target)))
+
+export const managementServerLive = (config: ManagementServerConfig) => {
+  const storeDescription = describeStoreTarget(config.target)
+  return httpServerLive({
+    host: config.host,
+    port: config.port,
+    bodyLimitBytes: config.bodyLimitBytes ?? HTTP_DEFAULTS.bodyLimitBytes,
+    requestTimeoutMs: config.requestTimeoutMs ?? HTTP_DEFAULTS.requestTimeoutMs,
+    storeDescription
+  }).pipe(Layer.provideMerge(CoreServicesLive), Layer.provideMerge(migratedStore(config.target)))
+}
+
+/** Runs the server until interrupted; prints where it listens (and, once, a bootstrap admin token). */
+export const serve = (config: ManagementServerConfig) =>
+  Effect.gen(function* () {
+    const token = yield* bootstrapAdminToken.pipe(Effect.provide(ApiKeys.Default))
+    if (Option.isSome(token)) {
+      yield* Console.log(
+        `This store had no admin token; here is one, shown this once (keep it, then revoke it when you have made your own):\n  ${token.value}`
+      )
+    }
+    const server = yield* HttpServer.HttpServer
+    const address = server.address._tag === "TcpAddress" ? `http://${server.address.hostname}:${server.address.port}` : server.address.path
+    yield* Console.log(`ecoupon serve: ${describeStoreTarget(config.target)}; listening on ${address} (docs at ${address}/docs); Ctrl-C stops`)
+    return yield* Effect.never
+  }).pipe(Effect.provide(managementServerLive(config)))

@@ -1,0 +1,105 @@
+import { HttpApiError, HttpServerError, HttpServerRequest, HttpServerResponse, HttpIncomingMessage, type HttpApp } from "@effect/platform"
+import { randomUUID } from "node:crypto"
+import { Cause, Context, Duration, Effect, Option, Schema } from "effect"
+import { BadRequest, Conflict, Forbidden, Gone, InternalError, makeProblem, NotFound, PayloadTooLarge, type Problem, PROBLEM_CONTENT_TYPE, TooManyRequests, Unauthorized, Unavailable, Unprocessable } from "../http-api/problem.js"
+import type { RouteNamer } from "./route-names.js"
+
+/**
+ * What every request goes through, around the API's router: a request id (the caller's
+ * `X-Request-Id` when it is a sane one, else a fresh one; echoed in the response), the body size limit
+ * and the time limit, every failure turned into a problem document (domain refusals, bad input,
+ * unknown routes, and a defect as a bare 500 with the request id and nothing of its internals), and
+ * one observation per request for whoever wants it (metrics, access logs).
+ */
+
+export interface RequestSample {
+  readonly requestId: string
+  /** The endpoint, as `group.endpoint`, or "unmatched". */
+  readonly route: string
+  readonly method: string
+  readonly status: number
+  readonly durationMs: number
+}
+
+/** Told about every request once it is answered. The default tells no one. */
+export class RequestObserver extends Context.Reference<RequestObserver>()("ecoupon/server/RequestObserver", {
+  defaultValue: () => ({ observe: (_sample: RequestSample): Effect.Effect<void> => Effect.void })
+}) {}
+
+/** The request id of the request being handled ("" outside one). */
+export class CurrentRequestId extends Context.Reference<CurrentRequestId>()("ecoupon/server/CurrentRequestId", { defaultValue: () => "" }) {}
+
+export interface PipelineOptions {
+  readonly bodyLimitBytes: number
+  readonly requestTimeoutMs: number
+  readonly nameRoute: RouteNamer
+}
+
+export const REQUEST_ID_HEADER = "x-request-id"
+const REQUEST_ID_FORMAT = /^[A-Za-z0-9._-]{8,64}$/
+const DETAIL_LENGTH_MAX = 2_000
+
+const isProblem = Schema.is(Schema.Union(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Gone, PayloadTooLarge, Unprocessable, TooManyRequests, InternalError, Unavailable))
+
+const render = (problem: Problem, requestId: string) =>
+  HttpServerResponse.unsafeJson({ ...problem, requestId }, { status: problem.status, contentType: PROBLEM_CONTENT_TYPE })
+
+const bounded = (text: string) => (text.length > DETAIL_LENGTH_MAX ? `${text.slice(0, DETAIL_LENGTH_MAX)}…` : text)
+
+/** The problem for a failure that is not one of the API's own refusals. */
+const problemOfFailure = (error: unknown, request: HttpServerRequest.HttpServerRequest, bodyLimitBytes: number): Problem | undefined => {
+  if (isProblem(error)) return error
+  if (error instanceof HttpApiError.HttpApiDecodeError) {
+    return makeProblem(400, "invalid-input", "Invalid input", bounded(`the request does not read as one this endpoint takes: ${error.message}. See /docs for what it takes`))
+  }
+  if (HttpServerError.isServerError(error)) {
+    if (error._tag === "RouteNotFound") {
+      return makeProblem(404, "no-such-endpoint", "No such endpoint", bounded(`nothing answers ${request.method} ${request.url.split("?")[0] ?? ""}; the endpoints are listed at /docs`))
+    }
+    if (error._tag === "RequestError") {
+      const tooLarge = String(error.cause ?? "").includes("maxBytes") || String(error.description ?? "").toLowerCase().includes("too large")
+      return tooLarge
+        ? makeProblem(413, "body-too-large", "Body too large", `the body is over ${bodyLimitBytes} bytes; send less`)
+        : makeProblem(400, "unreadable-body", "Unreadable body", "the body could not be read as JSON; send a JSON document with Content-Type: application/json")
+    }
+  }
+  return undefined
+}
+
+export const requestPipeline = (options: PipelineOptions) => (app: HttpApp.Default): HttpApp.Default =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const startedMs = performance.now()
+    const offered = request.headers[REQUEST_ID_HEADER]
+    const requestId = offered !== undefined && REQUEST_ID_FORMAT.test(offered) ? offered : randomUUID()
+    const response = yield* app.pipe(
+      HttpIncomingMessage.withMaxBodySize(Option.some(options.bodyLimitBytes)),
+      Effect.timeoutFail({
+        duration: Duration.millis(options.requestTimeoutMs),
+        onTimeout: () => makeProblem(503, "request-timeout", "Request timed out", `the server did not answer within ${options.requestTimeoutMs} ms; retry with the same ids (every write is idempotent)`)
+      }),
+      Effect.provideService(CurrentRequestId, requestId),
+      Effect.annotateLogs("requestId", requestId),
+      Effect.catchAllCause((cause) => {
+        const failure = Cause.failureOption(cause)
+        const problem = Option.isSome(failure) ? problemOfFailure(failure.value, request, options.bodyLimitBytes) : undefined
+        if (problem !== undefined) return Effect.succeed(render(problem, requestId))
+        // Interrupted (the server is stopping) or a defect: the operator finds it in the log by request id.
+        return Effect.as(
+          Cause.isInterruptedOnly(cause)
+            ? Effect.void
+            : Effect.logError("request failed", Cause.pretty(cause)).pipe(Effect.annotateLogs({ requestId, method: request.method })),
+          render(
+            Cause.isInterruptedOnly(cause)
+              ? makeProblem(503, "stopping", "Server stopping", "the server is stopping; retry shortly (every write is idempotent)")
+              : makeProblem(500, "internal-error", "Internal error", `the server failed on this request; quote request id ${requestId} to the operator`),
+            requestId
+          )
+        )
+      })
+    )
+    const observer = yield* RequestObserver
+    const path = request.url.split("?")[0] ?? ""
+    yield* observer.observe({ requestId, route: options.nameRoute(request.method, path), method: request.method, status: response.status, durationMs: performance.now() - startedMs })
+    return HttpServerResponse.setHeader(response, REQUEST_ID_HEADER, requestId)
+  })
