@@ -1,4 +1,9 @@
 import { Effect, Either } from "effect"
+import { backOfficeRound } from "../core/back-office.js"
+import { Cards } from "../core/cards.js"
+import { Orders } from "../core/orders.js"
+import { Redemptions } from "../core/redemption.js"
+import { Settlements } from "../core/settlement.js"
 import { CouponCode, type OfferId, RedemptionId, TransferId } from "../core/domain/ids.js"
 import { RedeemCoupon, RollbackRedemption } from "../core/domain/redemption.js"
 import { defaultOutboxSettings, OutboxKinds, smsHandler } from "../core/outbox.js"
@@ -15,9 +20,6 @@ import { type Customer, dayOf, type FleetWorld, type MerchantTask, type SimMerch
  * campaign grants), and the merchants' side (tills redeeming coupons, catalog changes pulled from
  * their provider servers). Each is one fiber on virtual time.
  */
-
-/** Rows a sweep or settlement round handles before it yields to the next call (the services cap them too). */
-const SWEEP_ROUNDS_MAX = 100
 
 /** Sends what is due; nudged when a code is asked for, otherwise every `outboxIdleMs`. */
 export const outboxWorker = (world: FleetWorld): Effect.Effect<never> => {
@@ -85,16 +87,6 @@ export const retryDeadCharges = (world: FleetWorld) =>
     return retried
   })
 
-/** Calls a sweep until it says there is no more, within a bound. */
-const untilDone = <A extends { readonly more: boolean }>(sweep: Effect.Effect<A>, add: (result: A) => void) =>
-  Effect.gen(function* () {
-    for (let round = 0; round < SWEEP_ROUNDS_MAX; round++) {
-      const result = yield* sweep
-      add(result)
-      if (!result.more) return
-    }
-  })
-
 /** The back office, every day at `dailyJobsAtMs`: settle yesterday, sweep, void stale orders, grant. */
 export const backOffice = (world: FleetWorld): Effect.Effect<never> => {
   const { settlements, redemptions, cards, orders, users } = world.services
@@ -103,30 +95,22 @@ export const backOffice = (world: FleetWorld): Effect.Effect<never> => {
   const daily = Effect.gen(function* () {
     const nowMs = world.time.nowMs
     const midnight = nowMs - (((nowMs - world.config.startMs) % DAY_MS) + DAY_MS) % DAY_MS
-    const closed = yield* settlements.closeAll({ periodEndMs: midnight })
-    let settledPoints = 0
-    for (const statement of closed.statements) settledPoints += statement.totalPoints
-    bump(c.office, "statements", closed.statements.length)
+    const round = yield* backOfficeRound({ periodEndMs: midnight, staleOrderAfterMs: params.staleOrderAfterMs }).pipe(
+      Effect.provideService(Settlements, settlements),
+      Effect.provideService(Redemptions, redemptions),
+      Effect.provideService(Cards, cards),
+      Effect.provideService(Orders, orders)
+    )
+    const settledPoints = round.settledPoints
+    bump(c.office, "statements", round.statements)
     bump(c.office, "settled-points", settledPoints)
-    if (closed.refused.length > 0) bump(c.office, "settlement-refused", closed.refused.length)
-    let expired = 0
-    let expiredPoints = 0
-    yield* untilDone(redemptions.expireDue(), (sweep) => {
-      expired += sweep.expiredCoupons
-      expiredPoints += sweep.forwardedPoints
-    })
-    let overdue = 0
-    let forfeited = 0
-    let charges = 0
-    yield* untilDone(cards.sweepOverdue(), (sweep) => {
-      overdue += sweep.overdueCards
-      forfeited += sweep.forfeitedPoints
-      charges += sweep.chargesQueued
-    })
-    let stale = 0
-    yield* untilDone(orders.voidStale({ olderThanMs: params.staleOrderAfterMs }), (sweep) => {
-      stale += sweep.voided
-    })
+    if (round.settlementsRefused > 0) bump(c.office, "settlement-refused", round.settlementsRefused)
+    const expired = round.expiredCoupons
+    const expiredPoints = round.expiredPoints
+    const overdue = round.overdueCards
+    const forfeited = round.forfeitedPoints
+    const charges = round.chargesQueued
+    const stale = round.staleOrdersVoided
     bump(c.office, "coupons-expired", expired)
     bump(c.office, "expired-points", expiredPoints)
     bump(c.office, "cards-overdue", overdue)
@@ -150,7 +134,7 @@ export const backOffice = (world: FleetWorld): Effect.Effect<never> => {
     world.outboxNudge.nudge()
     world.log.emit("office", {
       day,
-      statements: closed.statements.length,
+      statements: round.statements,
       settledPoints,
       expired,
       expiredPoints,

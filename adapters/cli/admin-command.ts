@@ -5,6 +5,7 @@ import { Console, Effect, Layer, type Option, type Schema } from "effect"
 import { InstitutionId, KioskId, MerchantId, RegionId, TransferId, UserId } from "../../core/domain/ids.js"
 import { StockMovementId } from "../../core/domain/kiosk.js"
 import { describeStoreTarget, storeLayer } from "../store/store-target.js"
+import { ApiKeys } from "../server/credentials/api-keys.js"
 import * as Admin from "./admin-actions.js"
 import { databaseOption, storeTargetOf } from "./db-options.js"
 
@@ -128,10 +129,26 @@ const grant = Command.make(
   ({ database, points, transferId, user }) => execute(database, Admin.grant({ userId: user, points, transferId }))
 ).pipe(Command.withDescription("Grant points to a user from the issuer (a campaign grant)"))
 
+const tokenCreate = Command.make(
+  "create",
+  {
+    database: databaseOption,
+    role: Options.choice("role", ["admin", "operator", "auditor"]).pipe(Options.withDescription("admin: everything; operator: everything but credentials; auditor: reads only")),
+    name: Options.text("name").pipe(Options.withDescription("whose token this is, as the audit will name it"), Options.withDefault("operator"))
+  },
+  ({ database, name, role }) =>
+    execute(
+      database,
+      Effect.map(Effect.flatMap(ApiKeys, (keys) => keys.issue("operator", name.trim() === "" ? "operator" : name.trim(), role)), (issued) =>
+        `${role} token for ${JSON.stringify(issued.record.subject)} (key id ${issued.record.keyId}), shown this once:\n${issued.credential}`
+      ).pipe(Effect.provide(ApiKeys.Default))
+    )
+).pipe(Command.withDescription("Make an operator token for the HTTP API (Authorization: Bearer ...), printed once"))
+
 /** `ecoupon admin ...`: what an operator sets up before anything else runs. */
 // Named as a plain string: the registry (`commands.ts`) holds commands of any name.
 export const adminCommand = Command.make("admin" as string).pipe(
-  Command.withDescription("Operator setup: database, institutions, regions, merchants, kiosks, point grants"),
+  Command.withDescription("Operator setup: database, institutions, regions, merchants, kiosks, point grants, API tokens"),
   Command.withSubcommands([
     init,
     Command.make("institution").pipe(Command.withDescription("Designated institutions"), Command.withSubcommands([institutionAdd])),
@@ -146,6 +163,7 @@ export const adminCommand = Command.make("admin" as string).pipe(
       ])
     ),
     Command.make("kiosk").pipe(Command.withDescription("Kiosks and their card stock"), Command.withSubcommands([kioskAdd, kioskLoadCards, kioskEmptyBin])),
-    grant
+    grant,
+    Command.make("token").pipe(Command.withDescription("Operator tokens for the HTTP API"), Command.withSubcommands([tokenCreate]))
   ])
 )

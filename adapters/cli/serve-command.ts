@@ -1,5 +1,6 @@
 import { Command, Options } from "@effect/cli"
 import { Config, Console, Effect } from "effect"
+import { SimServicesLive } from "../../sim/layers.js"
 import { serve } from "../server/management-server.js"
 import type { StoreError } from "../store/store-error.js"
 import { databaseOption, storeTargetOf } from "./db-options.js"
@@ -16,14 +17,20 @@ const port = Options.integer("port").pipe(
   Options.withDefault(8080)
 )
 
+const gateways = Options.choice("gateways", ["demo"]).pipe(
+  Options.withDescription(
+    "where one-time codes, carrier charges, provider orders and payouts go. demo: simulated inside this process, nothing leaves the machine (for trying the server out)"
+  )
+)
+
 /** A refusal on stderr with exit status 1, without a stack trace: the message says what to do. */
 const reportFailure = <A, R>(effect: Effect.Effect<A, StoreError | { readonly message: string }, R>) =>
   Effect.catchAll(effect, (error) => Effect.zipRight(Console.error(`ecoupon serve: ${error.message}`), Effect.sync(() => void (process.exitCode = 1))))
 
 /** `ecoupon serve`: the management server (adapters/server). */
-export const serveCommand = Command.make("serve" as string, { database: databaseOption, host, port }, ({ database, host, port }) => {
+export const serveCommand = Command.make("serve" as string, { database: databaseOption, host, port, gateways }, ({ database, host, port }) => {
   if (port < 0 || port > 65_535) return Effect.zipRight(Console.error(`ecoupon serve: --port ${port} is not a TCP port; give 0 to 65535`), Effect.sync(() => void (process.exitCode = 2)))
-  return serve({ target: storeTargetOf(database), host, port }).pipe(reportFailure)
+  return serve({ target: storeTargetOf(database), host, port, gateways: SimServicesLive() }).pipe(reportFailure)
 }).pipe(
   Command.withDescription(
     "Run the management server: the HTTP API for kiosks, merchants, provider servers and operators (docs at /docs), and the outbox and back office. Embedded store by default (created and migrated on first start), PostgreSQL with --database postgres://..."

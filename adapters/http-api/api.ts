@@ -1,6 +1,10 @@
 import { HttpApi, OpenApi } from "@effect/platform"
 import { HealthApi } from "./health-api.js"
 import { KiosksApi } from "./kiosks-api.js"
+import { MerchantsApi } from "./merchants-api.js"
+import { ProvidersApi } from "./providers-api.js"
+import { OperatorsApi } from "./operators-api.js"
+import { CredentialsApi } from "./credentials-api.js"
 import { BadRequest, Conflict, Forbidden, Gone, InternalError, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable, Unprocessable } from "./problem.js"
 
 /**
@@ -11,6 +15,10 @@ import { BadRequest, Conflict, Forbidden, Gone, InternalError, NotFound, Payload
 export class EcouponApi extends HttpApi.make("ecoupon")
   .add(HealthApi)
   .add(KiosksApi)
+  .add(MerchantsApi)
+  .add(ProvidersApi)
+  .add(OperatorsApi)
+  .add(CredentialsApi)
   // Every endpoint may answer any problem: a refusal's status depends on what the core refuses.
   .addError(BadRequest)
   .addError(Unauthorized)

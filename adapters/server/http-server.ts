@@ -10,6 +10,12 @@ import { ApiKeys } from "./credentials/api-keys.js"
 import { healthHttpLive } from "./health-http.js"
 import { KioskBackends } from "./kiosk-backends.js"
 import { KiosksHttpLive } from "./kiosks-http.js"
+import { MerchantsHttpLive } from "./merchants-http.js"
+import { OperatorsHttpLive } from "./operators-http.js"
+import { CredentialsHttpLive } from "./credentials-http.js"
+import { ProvidersHttpLive } from "./providers-http.js"
+import { MerchantSecrets } from "./credentials/merchant-secrets.js"
+import type { MasterKey } from "./credentials/master-key.js"
 import { requestPipeline } from "./request-pipeline.js"
 import { routeNamer } from "./route-names.js"
 
@@ -40,9 +46,9 @@ const extraRoutes = { "/docs": "docs", "/openapi.json": "openapi" } as const
 /** The API's handlers with what they need of the server itself; the core services come from below. */
 const apiLive = (config: HttpServerConfig) =>
   HttpApiBuilder.api(EcouponApi).pipe(
-    Layer.provide([healthHttpLive(config.storeDescription), KiosksHttpLive]),
+    Layer.provide([healthHttpLive(config.storeDescription), KiosksHttpLive, MerchantsHttpLive, ProvidersHttpLive, OperatorsHttpLive, CredentialsHttpLive]),
     Layer.provide(AuthLive),
-    Layer.provide([KioskBackends.Default, ApiKeys.Default])
+    Layer.provide([KioskBackends.Default, ApiKeys.Default, MerchantSecrets.Default])
   )
 
 /** Everything the server answers, without a listener: what tests and the serve command share. */
@@ -63,5 +69,5 @@ export const nodeListener = (config: HttpServerConfig) =>
   }).pipe(Layer.orDie)
 
 /** The management server's HTTP side, listening, over the core services and the store. */
-export const httpServerLive = (config: HttpServerConfig): Layer.Layer<HttpServer.HttpServer, never, CoreServices | SqlClient.SqlClient> =>
+export const httpServerLive = (config: HttpServerConfig): Layer.Layer<HttpServer.HttpServer, never, CoreServices | SqlClient.SqlClient | MasterKey> =>
   HttpApiBuilder.serve().pipe(Layer.provide(httpAppLive(config)), Layer.provideMerge(nodeListener(config)))

@@ -5,7 +5,11 @@ import { runMigrations } from "../store/migrate.js"
 import { describeStoreTarget, storeLayer, type StoreTarget } from "../store/store-target.js"
 import { bootstrapAdminToken } from "./bootstrap-token.js"
 import { ApiKeys } from "./credentials/api-keys.js"
+import { masterKeyLayer } from "./credentials/master-key.js"
 import { HTTP_DEFAULTS, httpServerLive } from "./http-server.js"
+import { type WorkerSettings, workersLive } from "./workers.js"
+import type { OrderFlowPorts } from "../../core/orders-outbox.js"
+import type { SmsGateway } from "../../core/ports/sms-gateway.js"
 
 /**
  * `ecoupon serve`: the store (created and migrated on first start), the core services, the HTTP
@@ -20,6 +24,9 @@ export interface ManagementServerConfig {
   readonly port: number
   readonly bodyLimitBytes?: number
   readonly requestTimeoutMs?: number
+  /** Where SMS, carrier charges, provider orders and payouts go. */
+  readonly gateways: Layer.Layer<SmsGateway | OrderFlowPorts>
+  readonly workers?: WorkerSettings
 }
 
 /** The store, migrated before anything else uses it. */
@@ -28,13 +35,19 @@ const migratedStore = (target: StoreTarget) =>
 
 export const managementServerLive = (config: ManagementServerConfig) => {
   const storeDescription = describeStoreTarget(config.target)
-  return httpServerLive({
+  return Layer.mergeAll(httpServerLive({
     host: config.host,
     port: config.port,
     bodyLimitBytes: config.bodyLimitBytes ?? HTTP_DEFAULTS.bodyLimitBytes,
     requestTimeoutMs: config.requestTimeoutMs ?? HTTP_DEFAULTS.requestTimeoutMs,
     storeDescription
-  }).pipe(Layer.provideMerge(CoreServicesLive), Layer.provideMerge(migratedStore(config.target)))
+  }), workersLive(config.workers).pipe(Layer.provide(config.gateways))).pipe(
+    Layer.provideMerge(CoreServicesLive),
+    Layer.provideMerge(migratedStore(config.target)),
+    Layer.provideMerge(
+      masterKeyLayer({ environment: process.env["ECOUPON_MASTER_KEY"], directory: config.target._tag === "Embedded" ? config.target.directory : undefined })
+    )
+  )
 }
 
 /** Runs the server until interrupted; prints where it listens (and, once, a bootstrap admin token). */

@@ -1,4 +1,5 @@
 import { HttpServer } from "@effect/platform"
+import { randomBytes } from "node:crypto"
 import type { SqlClient } from "@effect/sql"
 import { Clock, Context, Effect, Layer, Schema, type Scope } from "effect"
 import { Catalog } from "../../core/catalog.js"
@@ -11,6 +12,8 @@ import { Regions } from "../../core/regions.js"
 import { type CoreServices, CoreServicesLive } from "../../core/services.js"
 import type { OperatorRole } from "../http-api/security.js"
 import { ApiKeys } from "./credentials/api-keys.js"
+import { MasterKey, masterKeyOf } from "./credentials/master-key.js"
+import { MerchantSecrets } from "./credentials/merchant-secrets.js"
 import { HTTP_DEFAULTS, type HttpServerConfig, httpServerLive } from "./http-server.js"
 
 /**
@@ -69,7 +72,7 @@ export const setUpDeployment = Effect.gen(function* () {
 export interface LiveServer {
   readonly baseUrl: string
   /** The core services and the store the server runs on, for a test to look behind the API. */
-  readonly context: Context.Context<CoreServices | SqlClient.SqlClient | ApiKeys>
+  readonly context: Context.Context<CoreServices | SqlClient.SqlClient | ApiKeys | MerchantSecrets>
   readonly issue: (kind: "kiosk" | "merchant" | "operator", subject: string, role?: OperatorRole) => Effect.Effect<string>
 }
 
@@ -79,8 +82,9 @@ export const liveServer = (store: Layer.Layer<SqlClient.SqlClient>, config: Part
     const context = yield* Layer.build(
       Layer.mergeAll(
         httpServerLive({ host: "127.0.0.1", port: 0, storeDescription: "test store", ...HTTP_DEFAULTS, ...config }),
-        ApiKeys.Default
-      ).pipe(Layer.provideMerge(CoreServicesLive), Layer.provideMerge(store))
+        ApiKeys.Default,
+        MerchantSecrets.Default
+      ).pipe(Layer.provideMerge(CoreServicesLive), Layer.provideMerge(store), Layer.provideMerge(Layer.succeed(MasterKey, masterKeyOf(randomBytes(32)))))
     )
     yield* setUpDeployment.pipe(Effect.provide(context))
     const server = Context.get(context, HttpServer.HttpServer)
