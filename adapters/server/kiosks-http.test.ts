@@ -1,15 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer, Option } from "effect"
+import { Effect, Option } from "effect"
 import { Auditor } from "../../core/audit.js"
 import { OrderId } from "../../core/domain/ids.js"
 import { AbortOrder, DeliverOrder } from "../../core/domain/order.js"
-import { KioskBackend } from "../../core/ports/kiosk-backend.js"
-import { KioskBackendHttp } from "../http-client/kiosk-backend-http.js"
 import { testStores } from "../store/testing.js"
-import { codeSentFor, deployment, liveServer } from "./testing.js"
+import { codeSentFor, deployment, kioskBackendOver, liveServer } from "./testing.js"
 
-/** The kiosk's HTTP backend, alive for the test's scope. */
-const backendOver = (baseUrl: string, kioskKey: string) => Effect.map(Layer.build(KioskBackendHttp.layer({ baseUrl, kioskKey })), Context.get(KioskBackend))
+const backendOver = kioskBackendOver
 
 for (const store of testStores) {
   describe(`the kiosks group over HTTP on ${store.name}`, () => {

@@ -3,7 +3,10 @@ import { randomBytes } from "node:crypto"
 import type { SqlClient } from "@effect/sql"
 import { Clock, Context, Effect, Layer, Schema, type Scope } from "effect"
 import { Catalog } from "../../core/catalog.js"
-import { InstitutionId, KioskId, MerchantId, OfferId, RegionId } from "../../core/domain/ids.js"
+import { InstitutionId, KioskId, MerchantId, OfferId, OrderId, RegionId } from "../../core/domain/ids.js"
+import { DeliverOrder } from "../../core/domain/order.js"
+import { KioskBackend } from "../../core/ports/kiosk-backend.js"
+import { KioskBackendHttp } from "../http-client/kiosk-backend-http.js"
 import { Institutions } from "../../core/institutions.js"
 import { Kiosks } from "../../core/kiosks.js"
 import { Merchants } from "../../core/merchants.js"
@@ -107,3 +110,18 @@ export const codeSentFor = (challengeId: string) =>
     if (code === undefined) return yield* Effect.dieMessage("no code in the sms")
     return code
   })
+
+/** A kiosk's HTTP backend, alive for the scope. */
+export const kioskBackendOver = (baseUrl: string, kioskKey: string) => Effect.map(Layer.build(KioskBackendHttp.layer({ baseUrl, kioskKey })), Context.get(KioskBackend))
+
+/** A customer registered at kiosk 1 over HTTP buys the offer on paper: the coupon's code and value. */
+export const couponBoughtOverHttp = (server: LiveServer, phone: string, orderName: string) =>
+  Effect.gen(function* () {
+    const backend = yield* kioskBackendOver(server.baseUrl, yield* server.issue("kiosk", deployment.kiosk1))
+    const sent = yield* backend.requestCode(phone)
+    const session = yield* backend.verifyCode(sent.challengeId, yield* codeSentFor(sent.challengeId).pipe(Effect.provide(server.context)))
+    const catalog = yield* backend.catalog
+    const orderId = OrderId.make(`ord_${orderName}`)
+    yield* backend.place({ orderId, sessionId: session.sessionId, offerId: deployment.offer, quantity: 1, catalogVersion: catalog.version, medium: "paper" })
+    return yield* backend.deliver(new DeliverOrder({ orderId, medium: { _tag: "paper" } }))
+  }).pipe(Effect.orDie)
