@@ -63,7 +63,18 @@ const problemOfFailure = (error: unknown, request: HttpServerRequest.HttpServerR
         : makeProblem(400, "unreadable-body", "Unreadable body", "the body could not be read as JSON; send a JSON document with Content-Type: application/json")
     }
   }
+  if (typeof error === "object" && error !== null && "_tag" in error && error._tag === "MultipartError") return notJson()
   return undefined
+}
+
+const notJson = () => makeProblem(400, "not-json", "Not JSON", "this API reads JSON bodies only; send Content-Type: application/json")
+
+/** Whether the request carries a body in another type than JSON (form, multipart, text...): refused before anything parses it. */
+const hasNonJsonBody = (request: HttpServerRequest.HttpServerRequest): boolean => {
+  const type = request.headers["content-type"]
+  if (type === undefined) return false
+  const hasBody = (request.headers["content-length"] !== undefined && request.headers["content-length"] !== "0") || request.headers["transfer-encoding"] !== undefined
+  return hasBody && type.split(";")[0]?.trim().toLowerCase() !== "application/json"
 }
 
 export const requestPipeline = (options: PipelineOptions) => (app: HttpApp.Default): HttpApp.Default =>
@@ -72,7 +83,8 @@ export const requestPipeline = (options: PipelineOptions) => (app: HttpApp.Defau
     const startedMs = performance.now()
     const offered = request.headers[REQUEST_ID_HEADER]
     const requestId = offered !== undefined && REQUEST_ID_FORMAT.test(offered) ? offered : randomUUID()
-    const response = yield* app.pipe(
+    const handled = hasNonJsonBody(request) ? Effect.fail(notJson()) : app
+    const response = yield* handled.pipe(
       HttpIncomingMessage.withMaxBodySize(Option.some(options.bodyLimitBytes)),
       Effect.timeoutFail({
         duration: Duration.millis(options.requestTimeoutMs),
@@ -81,8 +93,9 @@ export const requestPipeline = (options: PipelineOptions) => (app: HttpApp.Defau
       Effect.provideService(CurrentRequestId, requestId),
       Effect.annotateLogs("requestId", requestId),
       Effect.catchAllCause((cause) => {
-        const failure = Cause.failureOption(cause)
-        const problem = Option.isSome(failure) ? problemOfFailure(failure.value, request, options.bodyLimitBytes) : undefined
+        // A body that does not parse reaches here as a defect of the router's payload decoding: squash
+        // finds the error either way.
+        const problem = Cause.isInterruptedOnly(cause) ? undefined : problemOfFailure(Cause.squash(cause), request, options.bodyLimitBytes)
         if (problem !== undefined) return Effect.succeed(render(problem, requestId))
         // Interrupted (the server is stopping) or a defect: the operator finds it in the log by request id.
         return Effect.as(
@@ -100,6 +113,9 @@ export const requestPipeline = (options: PipelineOptions) => (app: HttpApp.Defau
     )
     const observer = yield* RequestObserver
     const path = request.url.split("?")[0] ?? ""
-    yield* observer.observe({ requestId, route: options.nameRoute(request.method, path), method: request.method, status: response.status, durationMs: performance.now() - startedMs })
+    const sample = { requestId, route: options.nameRoute(request.method, path), method: request.method, status: response.status, durationMs: performance.now() - startedMs }
+    yield* observer.observe(sample)
+    // The route's name, never the path or the body: neither may carry a phone number into a log (invariant 10).
+    yield* Effect.logDebug("answered").pipe(Effect.annotateLogs({ ...sample, durationMs: Math.round(sample.durationMs * 10) / 10 }))
     return HttpServerResponse.setHeader(response, REQUEST_ID_HEADER, requestId)
   })

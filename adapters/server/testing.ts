@@ -18,6 +18,9 @@ import { ApiKeys } from "./credentials/api-keys.js"
 import { MasterKey, masterKeyOf } from "./credentials/master-key.js"
 import { MerchantSecrets } from "./credentials/merchant-secrets.js"
 import { HTTP_DEFAULTS, type HttpServerConfig, httpServerLive } from "./http-server.js"
+import { defaultWorkerSettings, workersLive } from "./workers.js"
+import type { OrderFlowPorts } from "../../core/orders-outbox.js"
+import type { SmsGateway } from "../../core/ports/sms-gateway.js"
 
 /**
  * A live management server for tests: the real HTTP stack on 127.0.0.1 (a port the OS chooses) over
@@ -80,13 +83,19 @@ export interface LiveServer {
 }
 
 /** Starts a server over `store` with the deployment registered; stopped when the scope closes. */
-export const liveServer = (store: Layer.Layer<SqlClient.SqlClient>, config: Partial<HttpServerConfig> = {}): Effect.Effect<LiveServer, never, Scope.Scope> =>
+export const liveServer = (
+  store: Layer.Layer<SqlClient.SqlClient>,
+  config: Partial<HttpServerConfig> = {},
+  /** With gateways, the outbox worker and the back office run too. */
+  options: { readonly gateways?: Layer.Layer<SmsGateway | OrderFlowPorts> } = {}
+): Effect.Effect<LiveServer, never, Scope.Scope> =>
   Effect.gen(function* () {
     const context = yield* Layer.build(
       Layer.mergeAll(
         httpServerLive({ host: "127.0.0.1", port: 0, storeDescription: "test store", ...HTTP_DEFAULTS, ...config }),
         ApiKeys.Default,
-        MerchantSecrets.Default
+        MerchantSecrets.Default,
+        options.gateways !== undefined ? workersLive({ ...defaultWorkerSettings, outboxIdleMs: 20 }).pipe(Layer.provide(options.gateways)) : Layer.empty
       ).pipe(Layer.provideMerge(CoreServicesLive), Layer.provideMerge(store), Layer.provideMerge(Layer.succeed(MasterKey, masterKeyOf(randomBytes(32)))))
     )
     yield* setUpDeployment.pipe(Effect.provide(context))
