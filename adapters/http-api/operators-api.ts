@@ -1,6 +1,6 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { AuditReport } from "../../core/domain/audit.js"
+import { CheckResult } from "../../core/domain/audit.js"
 import { InstitutionId, KioskId, MerchantId, RegionId, TransferId, UserId } from "../../core/domain/ids.js"
 import { Institution } from "../../core/domain/institution.js"
 import { Kiosk, StockMovement, StockMovementId } from "../../core/domain/kiosk.js"
@@ -39,6 +39,8 @@ export const SettlementRunResult = Schema.Struct({
   statements: Schema.Array(Statement),
   refused: Schema.Array(Schema.Struct({ merchantId: MerchantId, reason: Schema.String }))
 })
+/** The auditor's report with its verdict: `ok` when every invariant holds. */
+export const AuditAnswer = Schema.Struct({ ok: Schema.Boolean, violationCount: Schema.Int, checkedAtMs: Schema.Int, checks: Schema.Array(CheckResult) })
 /** A dead letter without its payload (an SMS's carries a phone number). */
 export const DeadLetter = Schema.Struct({
   id: OutboxId,
@@ -71,7 +73,7 @@ export class OperatorsApi extends HttpApiGroup.make("operators")
   .add(HttpApiEndpoint.patch("setDesired", "/kiosks/:kioskId/desired").setPath(kioskPath).setPayload(DesiredPatchBody).addSuccess(Twin).middleware(OperatorWriteAuth))
   .add(HttpApiEndpoint.post("grant", "/grants").setPayload(GrantBody).addSuccess(GrantResult).middleware(OperatorWriteAuth))
   .add(HttpApiEndpoint.post("runSettlement", "/settlements/run").setPayload(SettlementRun).addSuccess(SettlementRunResult).middleware(OperatorWriteAuth))
-  .add(HttpApiEndpoint.get("audit", "/audit").addSuccess(AuditReport).middleware(OperatorReadAuth))
+  .add(HttpApiEndpoint.get("audit", "/audit").addSuccess(AuditAnswer).middleware(OperatorReadAuth))
   .add(HttpApiEndpoint.get("flaggedOrders", "/orders/flagged").addSuccess(Schema.Array(Order)).middleware(OperatorReadAuth))
   .add(HttpApiEndpoint.get("deadLetters", "/outbox/dead").addSuccess(Schema.Array(DeadLetter)).middleware(OperatorReadAuth))
   .add(HttpApiEndpoint.post("retryDeadLetter", "/outbox/:id/retry").setPath(Schema.Struct({ id: OutboxId })).addSuccess(DeadLetter).middleware(OperatorWriteAuth))

@@ -1,8 +1,9 @@
 import { HttpApiBuilder, HttpApiScalar, type HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import type { SqlClient } from "@effect/sql"
-import { createServer } from "node:http"
-import { Layer } from "effect"
+import { createServer, type Server } from "node:http"
+import { Effect, Layer } from "effect"
+import { type Drain, DRAIN_GRACE_MS, drainLayer, makeDrain } from "./drain.js"
 import type { CoreServices } from "../../core/services.js"
 import { EcouponApi } from "../http-api/api.js"
 import { AuthLive } from "./auth.js"
@@ -52,22 +53,30 @@ const apiLive = (config: HttpServerConfig) =>
   )
 
 /** Everything the server answers, without a listener: what tests and the serve command share. */
-export const httpAppLive = (config: HttpServerConfig) =>
+export const httpAppLive = (config: HttpServerConfig, drain?: Drain) =>
   Layer.mergeAll(
     HttpApiScalar.layer({ path: "/docs" }),
     HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }),
     HttpApiBuilder.middleware(
-      requestPipeline({ bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs, nameRoute: routeNamer(EcouponApi, extraRoutes) })
+      requestPipeline({ bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs, nameRoute: routeNamer(EcouponApi, extraRoutes), draining: () => drain?.draining === true })
     )
   ).pipe(Layer.provideMerge(apiLive(config)))
 
 /** The Node listener on host:port. Node's own timeouts bound a slow client before the API sees it. */
-export const nodeListener = (config: HttpServerConfig) =>
-  NodeHttpServer.layer(() => createServer({ requestTimeout: config.requestTimeoutMs, headersTimeout: Math.min(config.requestTimeoutMs, 10_000), keepAliveTimeout: 5_000 }), {
-    host: config.host,
-    port: config.port
-  }).pipe(Layer.orDie)
+const nodeListener = (server: Server, config: HttpServerConfig) =>
+  NodeHttpServer.layer(() => server, { host: config.host, port: config.port }).pipe(Layer.orDie)
 
 /** The management server's HTTP side, listening, over the core services and the store. */
 export const httpServerLive = (config: HttpServerConfig): Layer.Layer<HttpServer.HttpServer, never, CoreServices | SqlClient.SqlClient | MasterKey> =>
-  HttpApiBuilder.serve().pipe(Layer.provide(httpAppLive(config)), Layer.provideMerge(nodeListener(config)))
+  Layer.unwrapEffect(
+    Effect.sync(() => {
+      const server = createServer({ requestTimeout: config.requestTimeoutMs, headersTimeout: Math.min(config.requestTimeoutMs, 10_000), keepAliveTimeout: 5_000 })
+      const drain = makeDrain(server, DRAIN_GRACE_MS)
+      // Built last, so released first: the drain finishes before the handler is taken off the server.
+      return drainLayer(drain).pipe(
+        Layer.provideMerge(HttpApiBuilder.serve()),
+        Layer.provide(httpAppLive(config, drain)),
+        Layer.provideMerge(nodeListener(server, config))
+      )
+    })
+  )

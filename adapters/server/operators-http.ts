@@ -62,7 +62,7 @@ export const OperatorsHttpLive = HttpApiBuilder.group(EcouponApi, "operators", (
           return { transferId: transfer.id, userId: payload.userId, points: transfer.amount, availablePoints: balance.available }
         }).pipe(asProblem))
       .handle("runSettlement", ({ payload }) => settlements.closeAll({ periodEndMs: payload.periodEndMs }))
-      .handle("audit", () => auditor.run)
+      .handle("audit", () => Effect.map(auditor.run, (report) => ({ ok: report.ok, violationCount: report.violationCount, checkedAtMs: report.checkedAtMs, checks: report.checks })))
       .handle("flaggedOrders", () => orders.listFlagged())
       .handle("deadLetters", () => Effect.map(outbox.list({ state: "dead", limit: DEAD_LETTERS_LIST_MAX }), (messages) => messages.map(deadLetterOf)))
       .handle("retryDeadLetter", ({ path }) => Effect.map(asProblem(outbox.retry(path.id)), deadLetterOf))

@@ -33,6 +33,8 @@ export interface PipelineOptions {
   readonly bodyLimitBytes: number
   readonly requestTimeoutMs: number
   readonly nameRoute: RouteNamer
+  /** True once the server is stopping: answers then close their connection. */
+  readonly draining: () => boolean
 }
 
 export const REQUEST_ID_HEADER = "x-request-id"
@@ -117,5 +119,6 @@ export const requestPipeline = (options: PipelineOptions) => (app: HttpApp.Defau
     yield* observer.observe(sample)
     // The route's name, never the path or the body: neither may carry a phone number into a log (invariant 10).
     yield* Effect.logDebug("answered").pipe(Effect.annotateLogs({ ...sample, durationMs: Math.round(sample.durationMs * 10) / 10 }))
-    return HttpServerResponse.setHeader(response, REQUEST_ID_HEADER, requestId)
+    const identified = HttpServerResponse.setHeader(response, REQUEST_ID_HEADER, requestId)
+    return options.draining() ? HttpServerResponse.setHeader(identified, "connection", "close") : identified
   })
