@@ -21,8 +21,9 @@ export interface StepRecord {
   readonly answer: string
   /** Sheet lines where the system and the model differ (empty when they agree). */
   readonly differences: ReadonlyArray<string>
-  /** The sheet after the step, as the system shows it. */
+  /** The sheet after the step, as the system shows it and as the model has it. */
   readonly sheet: Sheet
+  readonly modelSheet: Sheet
 }
 
 export interface EndRecord {
@@ -77,14 +78,16 @@ export class Sequence {
         return { answer, sheet: yield* systemSheet(env) }
       })
     )
+    const modelSheet = sheetOf(this.model)
     const record: StepRecord = {
       index: this.steps.length,
       command,
       text: describeCommand(command),
       expected,
       answer,
-      differences: sheetDifferences(sheetOf(this.model), sheet),
-      sheet
+      differences: sheetDifferences(modelSheet, sheet),
+      sheet,
+      modelSheet
     }
     this.steps.push(record)
     this.hash.update(`${JSON.stringify(command)}|${answer}|${JSON.stringify(sheet)}\n`)

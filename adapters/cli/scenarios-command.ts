@@ -5,6 +5,7 @@ import { catalog } from "../../scenarios/catalog.js"
 import { layerNames, layers } from "../../scenarios/layers.js"
 import { decodeToken } from "../../scenarios/replay-token.js"
 import { failureText, resultLine, summaryText } from "../../scenarios/report-console.js"
+import { renderHtmlReport } from "../../scenarios/report-html.js"
 import { renderJunit } from "../../scenarios/report-junit.js"
 import { checkDeterminism, DEFAULT_RUNS, MODEL_SUITE, runReplay, runSuite, type ScenarioResult, selectSuite } from "../../scenarios/runner.js"
 
@@ -41,6 +42,7 @@ const runCommand = Command.make(
     runs: Options.integer("runs").pipe(Options.withDefault(DEFAULT_RUNS), Options.withDescription("Model-based runs (each a fresh system and up to 50 commands)")),
     replay: Options.text("replay").pipe(Options.optional, Options.withDescription("Run exactly what a failure's replay token says")),
     junit: Options.file("junit").pipe(Options.optional, Options.withDescription("Write JUnit XML here")),
+    html: Options.file("html").pipe(Options.optional, Options.withDescription("Write the HTML report here (one self-contained page)")),
     checkDeterminism: Options.boolean("check-determinism").pipe(Options.withDescription("Run each seed twice on the sim layer and compare the traces' hashes"))
   },
   (options) =>
@@ -91,7 +93,13 @@ const runCommand = Command.make(
       }
       for (const result of results.filter((r) => !r.ok)) yield* Console.log(`\n${failureText(result)}`)
       yield* Console.log(`\n${summaryText(results, performance.now() - startedMs)}`)
-      if (Option.isSome(options.junit)) yield* write(options.junit.value, renderJunit(results, new Date(Date.now()).toISOString()), "JUnit XML")
+      const generatedAt = new Date(Date.now()).toISOString()
+      if (Option.isSome(options.junit)) yield* write(options.junit.value, renderJunit(results, generatedAt), "JUnit XML")
+      if (Option.isSome(options.html)) {
+        const meta = { seed: options.seed, suite: Option.isSome(options.replay) ? "replay" : suite.join(", "), generatedAt, wallMs: performance.now() - startedMs }
+        yield* write(options.html.value, renderHtmlReport(results, meta), "HTML report")
+        process.stderr.write(`report: ${options.html.value}\n`)
+      }
       if (results.some((result) => !result.ok)) process.exitCode = 1
     }).pipe(Effect.catchAll((error) => usageError(typeof error === "string" ? error : String(error))))
 ).pipe(Command.withDescription("Run scenario suites on a layer: a console summary, JUnit XML, and a replay line per failure (exit 1 on any failure)"))
