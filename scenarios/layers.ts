@@ -1,7 +1,8 @@
+import { serialLayer } from "./layer-serial.js"
 import { simLayer } from "./layer-sim.js"
 import type { LayerName, ScenarioLayer } from "./system.js"
 
 /** The layers the runner can use, by name: only the ones that are built. */
-export const layers: Partial<Record<LayerName, ScenarioLayer>> = { sim: simLayer }
+export const layers: Partial<Record<LayerName, ScenarioLayer>> = { sim: simLayer, serial: serialLayer }
 
 export const layerNames = Object.keys(layers) as ReadonlyArray<LayerName>

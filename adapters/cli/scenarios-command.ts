@@ -105,6 +105,6 @@ const runCommand = Command.make(
 ).pipe(Command.withDescription("Run scenario suites on a layer: a console summary, JUnit XML, and a replay line per failure (exit 1 on any failure)"))
 
 export const scenariosCommand = Command.make("scenarios").pipe(
-  Command.withDescription("QA's scenario suites: the named catalog and the model-based suite, on the sim layer"),
+  Command.withDescription("QA's scenario suites: the named catalog and the model-based suite, on the sim or serial layer"),
   Command.withSubcommands([listCommand, runCommand])
 )
