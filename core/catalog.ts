@@ -244,6 +244,9 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
     const subscribe = (regionId: RegionId): Effect.Effect<Stream.Stream<CatalogChange>, never, Scope.Scope> =>
       Effect.map(PubSub.subscribe(pubsub), (queue) => Stream.fromQueue(queue).pipe(Stream.filter((change) => change.regionId === regionId)))
 
+    /** Every region's live changes, subscribed now: the server's fan-out to its kiosks and to other servers. */
+    const subscribeAll: Effect.Effect<Stream.Stream<CatalogChange>, never, Scope.Scope> = Effect.map(PubSub.subscribe(pubsub), (queue) => Stream.fromQueue(queue))
+
     /**
      * For the merchants service, inside its transaction: bump every region where the merchant has
      * offers on sale, after its status changed. Returns the changes to `publish` once committed.
@@ -264,6 +267,7 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
       changesSince,
       changes,
       subscribe,
+      subscribeAll,
       recordMerchantChange,
       publish
     } as const

@@ -203,12 +203,16 @@ export class KioskTwins extends Effect.Service<KioskTwins>()("ecoupon/KioskTwins
     const subscribeDesired = (kioskId: KioskId): Effect.Effect<Stream.Stream<Twin>, never, Scope.Scope> =>
       Effect.map(PubSub.subscribe(desiredPubSub), (queue) => Stream.fromQueue(queue).pipe(Stream.filter((twin) => twin.kioskId === kioskId)))
 
+    /** Every kiosk's desired-state changes, subscribed now: the server's fan-out to kiosks and other servers. */
+    const subscribeAllDesired: Effect.Effect<Stream.Stream<Twin>, never, Scope.Scope> = Effect.map(PubSub.subscribe(desiredPubSub), (queue) => Stream.fromQueue(queue))
+
     return {
       get: (kioskId: KioskId): Effect.Effect<Twin, KioskNotFound> => load(kioskId).pipe(Effect.withSpan("KioskTwins.get")),
       setDesired,
       report,
       desiredChanges,
-      subscribeDesired
+      subscribeDesired,
+      subscribeAllDesired
     } as const
   })
 }) {}
