@@ -2,6 +2,8 @@ import { Effect, Layer } from "effect"
 import { KioskFlow, KioskFlowConfig, type PurchaseOutcome, type ReturnOutcome } from "../../core/kiosk-flow.js"
 import type { CardUnit } from "../../core/ports/card-unit.js"
 import type { CouponPrinter } from "../../core/ports/coupon-printer.js"
+import type { OfferId } from "../../core/domain/ids.js"
+import type { KioskBackend, KioskSession } from "../../core/ports/kiosk-backend.js"
 import { memoryJournal, stubKioskBackend, stubOffer, stubSession } from "./kiosk-stubs.js"
 
 /**
@@ -63,12 +65,21 @@ const describePurchase = (o: PurchaseOutcome): string => {
 
 const describeReturn = (o: ReturnOutcome): string => (o._tag === "Returned" ? `Returned ${o.result.outcome} ${o.result.forwardedPoints}` : o._tag === "Rejected" ? `Rejected ${o.reason}` : o._tag === "DeviceFailed" ? `DeviceFailed ${o.error._tag}` : o._tag)
 
-export const cardFlowScript = (hand: Hand, settings: { readonly cardTakeTimeoutMs: number; readonly insertWaitMs: number }) =>
+/** Who buys what: the stub backend's customer and offer unless a real backend's are given. */
+export interface ScriptPurchase {
+  readonly session: KioskSession
+  readonly offerId: OfferId
+  readonly catalogVersion: number
+}
+
+const stubPurchase: ScriptPurchase = { session: stubSession, offerId: stubOffer, catalogVersion: 1 }
+
+export const cardFlowScript = (hand: Hand, settings: { readonly cardTakeTimeoutMs: number; readonly insertWaitMs: number }, purchase: ScriptPurchase = stubPurchase) =>
   Effect.gen(function* () {
     const flow = yield* KioskFlow
     const outcomes: Array<string> = []
     const buy = (medium: "card" | "paper") =>
-      Effect.map(flow.purchase({ session: stubSession, offerId: stubOffer, quantity: 1, catalogVersion: 1, medium }), (o) => {
+      Effect.map(flow.purchase({ session: purchase.session, offerId: purchase.offerId, quantity: 1, catalogVersion: purchase.catalogVersion, medium }), (o) => {
         outcomes.push(describePurchase(o))
         return o
       })
@@ -86,18 +97,23 @@ export const cardFlowScript = (hand: Hand, settings: { readonly cardTakeTimeoutM
     return { startedUp: initialised, outcomes }
   })
 
-/** Runs the script on the given hardware (a layer providing `CardUnit` and `CouponPrinter`). */
+/**
+ * Runs the script on the given hardware (a layer providing `CardUnit` and `CouponPrinter`), against
+ * the stub backend, or against `real` (a real `KioskBackend` that records its calls the same way,
+ * with the customer and offer it knows).
+ */
 export const runCardFlowScript = <E>(
   hardware: Layer.Layer<CardUnit | CouponPrinter, E>,
   hand: Hand,
-  settings: { readonly cardTakeTimeoutMs: number; readonly insertWaitMs: number }
+  settings: { readonly cardTakeTimeoutMs: number; readonly insertWaitMs: number },
+  real?: { readonly layer: Layer.Layer<KioskBackend>; readonly calls: ReadonlyArray<string>; readonly purchase: ScriptPurchase }
 ): Effect.Effect<ScriptResult, E> => {
-  const backend = stubKioskBackend()
+  const backend = real ?? stubKioskBackend()
   const flowLayer = KioskFlow.Default.pipe(
     Layer.provide(Layer.mergeAll(hardware, backend.layer, memoryJournal)),
     Layer.provide(Layer.succeed(KioskFlowConfig, { ...KioskFlowConfig.defaultValue(), cardTakeTimeoutMs: settings.cardTakeTimeoutMs }))
   )
-  return cardFlowScript(hand, settings).pipe(
+  return cardFlowScript(hand, settings, real?.purchase).pipe(
     Effect.map((r) => ({ ...r, backendCalls: backend.calls.map((c) => c.replace(/[0-9A-F]{8,20}$/, "UID")) })),
     Effect.provide(flowLayer)
   )
