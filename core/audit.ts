@@ -4,6 +4,7 @@ import { runCheck } from "./audit/check.js"
 import { ledgerChecks } from "./audit/ledger-checks.js"
 import { lifecycleChecks } from "./audit/lifecycle-checks.js"
 import { AuditReport } from "./domain/audit.js"
+import { traced } from "./traced.js"
 
 /**
  * The invariant auditor: checks invariants 1-6, 8 and 9 of DESIGN §5 against a database and returns
@@ -19,7 +20,7 @@ export class Auditor extends Effect.Service<Auditor>()("ecoupon/Auditor", {
       const results = yield* Effect.forEach(checks, (check) => runCheck(sql, check))
       const checkedAtMs = yield* Clock.currentTimeMillis
       return new AuditReport({ checkedAtMs, checks: results })
-    }).pipe(Effect.withSpan("Auditor.run"))
+    }).pipe(traced("Auditor.run"))
     return { run } as const
   })
 }) {}

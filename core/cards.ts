@@ -24,6 +24,7 @@ import { DbInt } from "./domain/points.js"
 import { Coupons } from "./coupons.js"
 import { Outbox } from "./outbox.js"
 import { firstRow } from "./rows.js"
+import { traced } from "./traced.js"
 
 export interface CardsSettings {
   /** Charged to the phone bill when a card is not back by its deadline. 0 means no deposit. */
@@ -137,7 +138,7 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
       return sql.withTransaction(write).pipe(
         Effect.catchTag("SqlError", Effect.die),
         Effect.catchTag("Raced", () => find(uid).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.dieMessage(`card ${uid} raced but is not there`), onSome: replayOf })))),
-        Effect.withSpan("Cards.beginDispense")
+        traced("Cards.beginDispense")
       )
     }
 
@@ -185,7 +186,7 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
           UPDATE cards SET state = 'retained', return_kiosk_id = ${kioskId}, updated_at_ms = ${now} WHERE uid = ${uid} RETURNING *`.pipe(Effect.orDie)
         return cardFromRow(Option.getOrThrow(yield* firstCard(updated)))
       })
-      return sql.withTransaction(write).pipe(Effect.catchTag("SqlError", Effect.die), Effect.withSpan("Cards.retain"))
+      return sql.withTransaction(write).pipe(Effect.catchTag("SqlError", Effect.die), traced("Cards.retain"))
     }
 
     const capturedAtMs = (uid: CardUid) =>
@@ -273,7 +274,7 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
           }
         }
       })
-      return sql.withTransaction(write).pipe(Effect.catchTag("SqlError", Effect.die), Effect.withSpan("Cards.return"))
+      return sql.withTransaction(write).pipe(Effect.catchTag("SqlError", Effect.die), traced("Cards.return"))
     }
 
     /** One overdue card in its own transaction; false when it was returned or swept meanwhile. */
@@ -313,12 +314,12 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
           forfeitedPoints += outcome.forfeited
         }
         return new OverdueSweep({ overdueCards, forfeitedPoints, chargesQueued, more: due.length > limit })
-      }).pipe(Effect.withSpan("Cards.sweepOverdue"))
+      }).pipe(traced("Cards.sweepOverdue"))
 
     const get = (uid: CardUid): Effect.Effect<Card, UnknownCard> =>
       find(uid).pipe(
         Effect.flatMap(Option.match({ onNone: () => Effect.fail(new UnknownCard({ uid })), onSome: (row) => Effect.succeed(cardFromRow(row)) })),
-        Effect.withSpan("Cards.get")
+        traced("Cards.get")
       )
 
     return { beginDispense, handOver, retain, return: returnCard, sweepOverdue, get } as const

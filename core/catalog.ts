@@ -7,6 +7,7 @@ import { RegionNotFound } from "./domain/region.js"
 import { decodeCatalogVersions, makeCatalogRepo, type PendingChange } from "./catalog-repo.js"
 import { CatalogConfig, checkOffer, type OfferDraft, sameOffer } from "./catalog-rules.js"
 import type { ProviderOffer } from "./ports/provider-gateway.js"
+import { traced } from "./traced.js"
 
 export { type CatalogSettings, CatalogConfig, defaultCatalogSettings } from "./catalog-rules.js"
 
@@ -144,7 +145,7 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
         const draft = checkOffer(input)
         if (draft instanceof InvalidRequest) return yield* draft
         return yield* committed((nowMs) => writeOffer(draft, nowMs))
-      }).pipe(Effect.withSpan("Catalog.upsertOffer"))
+      }).pipe(traced("Catalog.upsertOffer"))
 
     const withdrawOffer = (offerId: OfferId): Effect.Effect<Offer, OfferNotFound> =>
       committed((nowMs) =>
@@ -153,7 +154,7 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
           yield* repo.lockMerchant(found.merchantId)
           return yield* withdrawIn(yield* requireOffer(offerId), nowMs)
         })
-      ).pipe(Effect.withSpan("Catalog.withdrawOffer"))
+      ).pipe(traced("Catalog.withdrawOffer"))
 
     /**
      * A provider server's push (or a pulled catalog): every offer upserted in one transaction, so a
@@ -200,7 +201,7 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
             return [sync, changes] as const
           })
         )
-      }).pipe(Effect.withSpan("Catalog.upsertFromProvider"))
+      }).pipe(traced("Catalog.upsertFromProvider"))
 
     const catalogForRegion = (regionId: RegionId): Effect.Effect<RegionCatalog, RegionNotFound> =>
       Effect.gen(function* () {
@@ -208,7 +209,7 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
         const version = yield* regionVersion(regionId)
         const offers = yield* repo.onShowInRegion(regionId, nowMs, settings.catalogOffersMax)
         return new RegionCatalog({ regionId, version, offers })
-      }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die), Effect.withSpan("Catalog.catalogForRegion"))
+      }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die), traced("Catalog.catalogForRegion"))
 
     const regionVersion = (regionId: RegionId) =>
       Effect.gen(function* () {
@@ -229,7 +230,7 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
         const pageSize = Math.min(Math.max(1, Math.floor(limit ?? settings.changesPageMax)), settings.changesPageMax)
         const rows = yield* repo.changeRowsSince(regionId, Math.max(0, Math.floor(sinceVersion)), pageSize)
         return yield* repo.materialize(rows, nowMs, settings.catalogOffersMax)
-      }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die), Effect.withSpan("Catalog.changesSince"))
+      }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die), traced("Catalog.changesSince"))
 
     /**
      * Live changes of one region, from the moment the stream runs. To follow a region without a gap:
@@ -262,7 +263,7 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
       upsertOffer,
       withdrawOffer,
       upsertFromProvider,
-      offer: (offerId: OfferId): Effect.Effect<Offer, OfferNotFound> => requireOffer(offerId).pipe(Effect.withSpan("Catalog.offer")),
+      offer: (offerId: OfferId): Effect.Effect<Offer, OfferNotFound> => requireOffer(offerId).pipe(traced("Catalog.offer")),
       catalogForRegion,
       changesSince,
       changes,

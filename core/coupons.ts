@@ -6,6 +6,7 @@ import { DesiredState } from "./domain/twin.js"
 import { Account, type TransferCode } from "./domain/ledger.js"
 import { Ledger } from "./ledger.js"
 import { firstRow } from "./rows.js"
+import { traced } from "./traced.js"
 
 export const COUPON_LIST_MAX = 500
 
@@ -127,13 +128,13 @@ export class Coupons extends Effect.Service<Coupons>()("ecoupon/Coupons", {
     const get = (id: CouponId): Effect.Effect<Coupon, CouponNotFound> =>
       findById(id).pipe(
         Effect.flatMap(Option.match({ onNone: () => Effect.fail(new CouponNotFound({ coupon: id })), onSome: withBalance })),
-        Effect.withSpan("Coupons.get")
+        traced("Coupons.get")
       )
 
     const getByCode = (code: CouponCode): Effect.Effect<Coupon, CouponNotFound> =>
       findByCode(code).pipe(
         Effect.flatMap(Option.match({ onNone: () => Effect.fail(new CouponNotFound({ coupon: code })), onSome: withBalance })),
-        Effect.withSpan("Coupons.getByCode")
+        traced("Coupons.getByCode")
       )
 
     /** A user's coupons, newest first. */
@@ -143,7 +144,7 @@ export class Coupons extends Effect.Service<Coupons>()("ecoupon/Coupons", {
         Effect.flatMap(decodeRows),
         Effect.orDie,
         Effect.flatMap((rows) => Effect.forEach(rows, withBalance)),
-        Effect.withSpan("Coupons.listForUser")
+        traced("Coupons.listForUser")
       )
     }
 

@@ -12,6 +12,7 @@ import {
 import { Account } from "./domain/ledger.js"
 import { newId } from "./id-generator.js"
 import { Ledger } from "./ledger.js"
+import { traced } from "./traced.js"
 
 export interface RegisterInstitution {
   /** The operator's own id, to make the call replayable; a fresh one is made when absent. */
@@ -61,12 +62,12 @@ export class Institutions extends Effect.Service<Institutions>()("ecoupon/Instit
             return new Institution({ id, name, createdAtMs: now })
           })
         ).pipe(Effect.catchTag("SqlError", Effect.die))
-      }).pipe(Effect.withSpan("Institutions.register"))
+      }).pipe(traced("Institutions.register"))
 
     const get = (id: InstitutionId): Effect.Effect<Institution, InstitutionNotFound> =>
       find(id).pipe(
         Effect.flatMap(Option.match({ onNone: () => Effect.fail(new InstitutionNotFound({ institutionId: id })), onSome: Effect.succeed })),
-        Effect.withSpan("Institutions.get")
+        traced("Institutions.get")
       )
 
     const list = (): Effect.Effect<ReadonlyArray<Institution>> =>
@@ -74,7 +75,7 @@ export class Institutions extends Effect.Service<Institutions>()("ecoupon/Instit
         Effect.flatMap(decodeRows),
         Effect.map((rows) => rows.map(institutionFromRow)),
         Effect.orDie,
-        Effect.withSpan("Institutions.list")
+        traced("Institutions.list")
       )
 
     return { register, get, list } as const

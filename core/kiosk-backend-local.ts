@@ -24,6 +24,7 @@ import {
 } from "./ports/kiosk-backend.js"
 import { KioskTwins } from "./twin.js"
 import { type ChallengeRefusal, Users } from "./users.js"
+import { traced } from "./traced.js"
 
 /**
  * The in-process layer of `KioskBackend` for one kiosk (DESIGN §3): what the HTTP API will do for a
@@ -292,17 +293,17 @@ const make = (kioskId: KioskId) =>
       })
 
     const service: KioskBackendService = {
-      requestCode: (phone) => requestCode(phone).pipe(Effect.withSpan("KioskBackendLocal.requestCode")),
-      verifyCode: (challengeId, code) => verifyCode(challengeId, code).pipe(Effect.withSpan("KioskBackendLocal.verifyCode")),
-      endSession: (sessionId) => endSession(sessionId).pipe(Effect.withSpan("KioskBackendLocal.endSession")),
-      catalog: catalogView.pipe(Effect.withSpan("KioskBackendLocal.catalog")),
-      place: (request) => place(request).pipe(Effect.withSpan("KioskBackendLocal.place")),
-      beginDispense: (orderId, cardUid) => beginDispense(orderId, cardUid).pipe(Effect.withSpan("KioskBackendLocal.beginDispense")),
-      deliver: (request: DeliverOrder) => refused(orders.deliver(request)).pipe(Effect.withSpan("KioskBackendLocal.deliver")),
-      abort: (request: AbortOrder) => refused(orders.abort(request)).pipe(Effect.withSpan("KioskBackendLocal.abort")),
-      order: (orderId) => order(orderId).pipe(Effect.withSpan("KioskBackendLocal.order")),
-      returnCard: (cardUid) => returnCard(cardUid).pipe(Effect.withSpan("KioskBackendLocal.returnCard")),
-      reportState: (reported) => reportState(reported).pipe(Effect.withSpan("KioskBackendLocal.reportState"))
+      requestCode: (phone) => requestCode(phone).pipe(traced("KioskBackendLocal.requestCode")),
+      verifyCode: (challengeId, code) => verifyCode(challengeId, code).pipe(traced("KioskBackendLocal.verifyCode")),
+      endSession: (sessionId) => endSession(sessionId).pipe(traced("KioskBackendLocal.endSession")),
+      catalog: catalogView.pipe(traced("KioskBackendLocal.catalog")),
+      place: (request) => place(request).pipe(traced("KioskBackendLocal.place")),
+      beginDispense: (orderId, cardUid) => beginDispense(orderId, cardUid).pipe(traced("KioskBackendLocal.beginDispense")),
+      deliver: (request: DeliverOrder) => refused(orders.deliver(request)).pipe(traced("KioskBackendLocal.deliver")),
+      abort: (request: AbortOrder) => refused(orders.abort(request)).pipe(traced("KioskBackendLocal.abort")),
+      order: (orderId) => order(orderId).pipe(traced("KioskBackendLocal.order")),
+      returnCard: (cardUid) => returnCard(cardUid).pipe(traced("KioskBackendLocal.returnCard")),
+      reportState: (reported) => reportState(reported).pipe(traced("KioskBackendLocal.reportState"))
     }
     return service
   })

@@ -10,6 +10,7 @@ import type { CardNotTaken, RfFailure } from "./ports/hardware-errors.js"
 import { KioskBackend, type BackendRefused, type BackendUnavailable, type DesiredState, type KioskSession } from "./ports/kiosk-backend.js"
 import { KioskJournal, type InFlightOrder, type InFlightStage } from "./ports/kiosk-journal.js"
 import { reconcileOrder, type Reconciled } from "./kiosk-recovery.js"
+import { traced } from "./traced.js"
 
 /**
  * The customer journey at one kiosk (DESIGN §3): identify, browse, order, dispense and write the card
@@ -220,7 +221,7 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
           case "phone":
             return yield* handOver(orderId, "phone", { _tag: "phone" }, null)
         }
-      }).pipe(Effect.withSpan("KioskFlow.purchase", { attributes: { medium: request.medium } }))
+      }).pipe(traced("KioskFlow.purchase", { attributes: { medium: request.medium } }))
 
     /** Takes back a card inserted at the gate: captured if the server knows it, handed back if not. */
     const acceptReturn = (waitMs: number): Effect.Effect<ReturnOutcome> =>
@@ -243,7 +244,7 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
         return { _tag: "Returned", result: result.right } as const
       }).pipe(
         Effect.catchAll((error): Effect.Effect<ReturnOutcome> => Effect.succeed({ _tag: "DeviceFailed", error })),
-        Effect.withSpan("KioskFlow.acceptReturn")
+        traced("KioskFlow.acceptReturn")
       )
 
     const printerStatusText = Effect.match(printer.status, {
@@ -261,13 +262,13 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
         printerStatus: yield* printerStatusText,
         softwareVersion: config.softwareVersion
       })
-    }).pipe(Effect.withSpan("KioskFlow.reportState"))
+    }).pipe(traced("KioskFlow.reportState"))
 
     /** Finishes or aborts every order the journal says is in flight; what cannot be settled stays. */
     const reconcile: Effect.Effect<ReadonlyArray<Reconciled>> = Effect.gen(function* () {
       const entries: ReadonlyArray<InFlightOrder> = yield* journal.all
       return yield* Effect.forEach(entries, (entry) => reconcileOrder(backend, journal, entry))
-    }).pipe(Effect.withSpan("KioskFlow.reconcile"))
+    }).pipe(traced("KioskFlow.reconcile"))
 
     /**
      * A card the unit held at start-up goes to the bin, but first it is identified: a customer's card
@@ -295,7 +296,7 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
       const leftCard = Either.isRight(initialised) ? yield* settleLeftCard : ("none" as const)
       const reconciled = yield* reconcile
       return { initialised: Either.isRight(initialised), leftCard, reconciled }
-    }).pipe(Effect.withSpan("KioskFlow.startup"))
+    }).pipe(traced("KioskFlow.startup"))
 
     return {
       startup,

@@ -2,6 +2,7 @@ import { Effect, Either, Option } from "effect"
 import { AbortOrder, DeliverOrder } from "./domain/order.js"
 import type { KioskBackendService } from "./ports/kiosk-backend.js"
 import type { InFlightOrder, KioskJournalService } from "./ports/kiosk-journal.js"
+import { traced } from "./traced.js"
 
 /**
  * What `reconcile` did with one order the journal had in flight. The rule, stage by stage:
@@ -46,4 +47,4 @@ export const reconcileOrder = (backend: KioskBackendService, journal: KioskJourn
     const outcome = yield* Effect.either(settled)
     if (Either.isLeft(outcome)) return { _tag: "Kept", entry, reason: outcome.left.message } as const
     return yield* forget(entry.stage === "handed-over" ? "Delivered" : "Aborted")
-  }).pipe(Effect.withSpan("KioskFlow.reconcileOrder"))
+  }).pipe(traced("KioskFlow.reconcileOrder"))

@@ -22,6 +22,7 @@ import {
 import { RegionNotFound } from "./domain/region.js"
 import { defaultDesiredState, RETURN_DEADLINE_DAYS_MAX } from "./domain/twin.js"
 import { newId } from "./id-generator.js"
+import { traced } from "./traced.js"
 
 export interface KiosksSettings {
   /** Blank cards a stacker holds; a load beyond it is refused. */
@@ -155,7 +156,7 @@ export const recordStockMovement = (request: StockMovementRequest): Effect.Effec
         KioskNotFound: (error: KioskNotFound) => replayed(error)
       })
     )
-  }).pipe(Effect.withSpan("Kiosks.recordStockMovement", { attributes: { kind: request.kind } }))
+  }).pipe(traced("Kiosks.recordStockMovement", { attributes: { kind: request.kind } }))
 
 export interface RegisterKiosk {
   /** The operator's own id, to make the call replayable; a fresh one is made when absent. */
@@ -215,7 +216,7 @@ export class Kiosks extends Effect.Service<Kiosks>()("ecoupon/Kiosks", {
             return new Kiosk({ id, regionId, name, stackerCards: 0, binCards: 0, binCapacity, createdAtMs: now })
           })
         ).pipe(Effect.catchTag("SqlError", Effect.die))
-      }).pipe(Effect.withSpan("Kiosks.register"))
+      }).pipe(traced("Kiosks.register"))
 
     /** An operator puts `count` blank cards into the stacker. */
     const loadCards = (kioskId: KioskId, count: number, movementId?: StockMovementId): Effect.Effect<StockMovement, InvalidRequest | StockMovementError> =>
@@ -225,7 +226,7 @@ export class Kiosks extends Effect.Service<Kiosks>()("ecoupon/Kiosks", {
         }
         const id = movementId ?? StockMovementId.make(yield* newId("mov"))
         return yield* recordStockMovement({ id, kioskId, kind: "load", deltaStacker: count, deltaBin: 0, ref: "operator" }).pipe(provideSql)
-      }).pipe(Effect.withSpan("Kiosks.loadCards"))
+      }).pipe(traced("Kiosks.loadCards"))
 
     /**
      * An operator takes every captured card out of the bin. An empty bin records a movement of zero:
@@ -245,12 +246,12 @@ export class Kiosks extends Effect.Service<Kiosks>()("ecoupon/Kiosks", {
             return yield* recordStockMovement({ id, kioskId, kind: "empty_bin", deltaStacker: 0, deltaBin: -kiosk.binCards, ref: "operator" }).pipe(provideSql)
           })
         ).pipe(Effect.catchTag("SqlError", Effect.die))
-      }).pipe(Effect.withSpan("Kiosks.emptyBin"))
+      }).pipe(traced("Kiosks.emptyBin"))
 
     const counts = (kioskId: KioskId): Effect.Effect<CardCounts, KioskNotFound> =>
       requireKiosk(kioskId).pipe(
         Effect.map((kiosk) => new CardCounts({ kioskId, stackerCards: kiosk.stackerCards, binCards: kiosk.binCards, binCapacity: kiosk.binCapacity })),
-        Effect.withSpan("Kiosks.counts")
+        traced("Kiosks.counts")
       )
 
     const list = (regionId?: RegionId): Effect.Effect<ReadonlyArray<Kiosk>> => {
@@ -259,7 +260,7 @@ export class Kiosks extends Effect.Service<Kiosks>()("ecoupon/Kiosks", {
         Effect.flatMap(decodeKiosks),
         Effect.map((rows) => rows.map(kioskFromRow)),
         Effect.orDie,
-        Effect.withSpan("Kiosks.list")
+        traced("Kiosks.list")
       )
     }
 
@@ -271,12 +272,12 @@ export class Kiosks extends Effect.Service<Kiosks>()("ecoupon/Kiosks", {
         Effect.flatMap(decodeMovements),
         Effect.map((rows) => rows.map(stockMovementFromRow)),
         Effect.orDie,
-        Effect.withSpan("Kiosks.movements")
+        traced("Kiosks.movements")
       )
 
     return {
       register,
-      get: (kioskId: KioskId): Effect.Effect<Kiosk, KioskNotFound> => requireKiosk(kioskId).pipe(Effect.withSpan("Kiosks.get")),
+      get: (kioskId: KioskId): Effect.Effect<Kiosk, KioskNotFound> => requireKiosk(kioskId).pipe(traced("Kiosks.get")),
       list,
       loadCards,
       emptyBin,

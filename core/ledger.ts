@@ -23,6 +23,7 @@ import {
   type TransferFlag
 } from "./domain/ledger.js"
 import type { TransferId } from "./domain/ids.js"
+import { traced } from "./traced.js"
 
 /** A transfer as a client asks for it. The id is the client's: replaying it is safe. */
 export interface TransferRequest {
@@ -86,7 +87,7 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
         if (Option.isSome(account) && account.value.kind !== kind) {
           return yield* new AccountKindConflict({ account: id, existing: account.value.kind, requested: kind })
         }
-      }).pipe(Effect.withSpan("Ledger.openAccount"))
+      }).pipe(traced("Ledger.openAccount"))
 
     /** What differs between a stored transfer and a request with the same id; empty when nothing. */
     const difference = (stored: Transfer, flag: TransferFlag, debit: AccountId, credit: AccountId, amount: number, code: TransferCode, ref: string | null, pendingId: TransferId | null): string => {
@@ -236,7 +237,7 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
           InsufficientFunds: (error: InsufficientFunds) => replayed(id, error, expected),
           AccountNotFound: (error: AccountNotFound) => replayed(id, error, expected)
         }),
-        Effect.withSpan("Ledger.transfer", { attributes: { code }, captureStackTrace: false })
+        traced("Ledger.transfer", { attributes: { code } })
       )
     }
 
@@ -275,7 +276,7 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
         Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.forEach(requests, (request) => one(request, now)))
       ).pipe(
         Effect.catchTag("SqlError", (error) => Effect.die(error)),
-        Effect.withSpan("Ledger.transferBatch", { attributes: { size: requests.length }, captureStackTrace: false })
+        traced("Ledger.transferBatch", { attributes: { size: requests.length } })
       )
     }
 
@@ -313,14 +314,14 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
       })
       return sql.withTransaction(write).pipe(
         Effect.catchTag("SqlError", (error) => Effect.die(error)),
-        Effect.withSpan(post ? "Ledger.post" : "Ledger.void")
+        traced(post ? "Ledger.post" : "Ledger.void")
       )
     }
 
     const balance = (account: AccountId): Effect.Effect<Balance, AccountNotFound> =>
       findAccount(account).pipe(
         Effect.flatMap(Option.match({ onNone: () => Effect.fail(new AccountNotFound({ account })), onSome: (row) => Effect.succeed(balanceFromRow(row)) })),
-        Effect.withSpan("Ledger.balance")
+        traced("Ledger.balance")
       )
 
     /** The newest transfers touching an account, newest first; `beforeMs` pages back in time. */
@@ -335,7 +336,7 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
         Effect.flatMap(decodeTransfers),
         Effect.map((rows) => rows.map(transferFromRow)),
         Effect.orDie,
-        Effect.withSpan("Ledger.history")
+        traced("Ledger.history")
       )
     }
 
@@ -347,7 +348,7 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
       void: (request: ResolveRequest) => resolve(request, false),
       balance,
       history,
-      getTransfer: (id: TransferId) => findTransfer(id).pipe(Effect.withSpan("Ledger.getTransfer"))
+      getTransfer: (id: TransferId) => findTransfer(id).pipe(traced("Ledger.getTransfer"))
     } as const
   })
 }) {}

@@ -16,6 +16,7 @@ import {
 import { newId } from "./id-generator.js"
 import { Catalog } from "./catalog.js"
 import { Ledger } from "./ledger.js"
+import { traced } from "./traced.js"
 
 export interface RegisterMerchant {
   /** The operator's own id, to make the call replayable; a fresh one is made when absent. */
@@ -87,7 +88,7 @@ export class Merchants extends Effect.Service<Merchants>()("ecoupon/Merchants", 
             return new Merchant({ id, name, status: "pending", providerUrl, createdAtMs: now, updatedAtMs: now })
           })
         ).pipe(Effect.catchTag("SqlError", Effect.die))
-      }).pipe(Effect.withSpan("Merchants.register"))
+      }).pipe(traced("Merchants.register"))
 
     /**
      * Moves a merchant to `to` when its status is one of `from`; already at `to` is a no-op returning
@@ -120,18 +121,18 @@ export class Merchants extends Effect.Service<Merchants>()("ecoupon/Merchants", 
     const approve = (merchantId: MerchantId): Effect.Effect<Merchant, MerchantNotFound | MerchantStatusRefused> =>
       transition(merchantId, "registered", ["pending"], "merchant_registered", (merchant) =>
         Effect.fail(new MerchantStatusRefused({ merchantId, status: merchant.status, action: "approve", hint: "restore a suspended merchant instead" }))
-      ).pipe(Effect.withSpan("Merchants.approve"))
+      ).pipe(traced("Merchants.approve"))
 
     /** Stops a pending or registered merchant; its offers leave every kiosk at once. */
     const suspend = (merchantId: MerchantId): Effect.Effect<Merchant, MerchantNotFound> =>
       transition(merchantId, "suspended", ["pending", "registered"], "merchant_suspended", (merchant) =>
         Effect.dieMessage(`suspend has no refusal for status ${merchant.status}`)
-      ).pipe(Effect.withSpan("Merchants.suspend"))
+      ).pipe(traced("Merchants.suspend"))
 
     const restore = (merchantId: MerchantId): Effect.Effect<Merchant, MerchantNotFound | MerchantStatusRefused> =>
       transition(merchantId, "registered", ["suspended"], "merchant_restored", (merchant) =>
         Effect.fail(new MerchantStatusRefused({ merchantId, status: merchant.status, action: "restore", hint: "a pending merchant is approved, not restored" }))
-      ).pipe(Effect.withSpan("Merchants.restore"))
+      ).pipe(traced("Merchants.restore"))
 
     const list = (status?: MerchantStatus): Effect.Effect<ReadonlyArray<Merchant>> => {
       const where = status === undefined ? sql`` : sql`WHERE status = ${status}`
@@ -139,7 +140,7 @@ export class Merchants extends Effect.Service<Merchants>()("ecoupon/Merchants", 
         Effect.flatMap(decode),
         Effect.map((rows) => rows.map(merchantFromRow)),
         Effect.orDie,
-        Effect.withSpan("Merchants.list")
+        traced("Merchants.list")
       )
     }
 
@@ -148,7 +149,7 @@ export class Merchants extends Effect.Service<Merchants>()("ecoupon/Merchants", 
       approve,
       suspend,
       restore,
-      get: (merchantId: MerchantId): Effect.Effect<Merchant, MerchantNotFound> => requireMerchant(merchantId).pipe(Effect.withSpan("Merchants.get")),
+      get: (merchantId: MerchantId): Effect.Effect<Merchant, MerchantNotFound> => requireMerchant(merchantId).pipe(traced("Merchants.get")),
       list
     } as const
   }),

@@ -33,6 +33,7 @@ import { newCouponCode, newId } from "./id-generator.js"
 import { Ledger } from "./ledger.js"
 import { abortKey, currentOffer, deliverKey, keyDifference, makeOrdersRepo, placeKey } from "./orders-repo.js"
 import { Outbox } from "./outbox.js"
+import { traced } from "./traced.js"
 
 export const STALE_BATCH_MAX = 500
 
@@ -155,7 +156,7 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
         Effect.catchTag("Raced", () =>
           repo.findOrder(orderId).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.dieMessage(`order ${orderId} raced but is not there`), onSome: replayOf })))
         ),
-        Effect.withSpan("Orders.place")
+        traced("Orders.place")
       )
     }
 
@@ -197,7 +198,7 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
         if (medium._tag === "phone") yield* textCoupon(order.user_id, orderId, coupon.code, coupon.value_points, now + validityMs)
         return yield* deliveryOf({ ...order, state: "delivered", resolution_key: key, resolved_at_ms: now })
       })
-      return sql.withTransaction(write).pipe(Effect.catchTag("SqlError", Effect.die), Effect.withSpan("Orders.deliver"))
+      return sql.withTransaction(write).pipe(Effect.catchTag("SqlError", Effect.die), traced("Orders.deliver"))
     }
 
     /**
@@ -253,13 +254,13 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
         yield* retain
         return yield* abortPlaced(order, reason, key, false, yield* Clock.currentTimeMillis)
       })
-      return sql.withTransaction(write).pipe(Effect.catchTag("SqlError", Effect.die), Effect.withSpan("Orders.abort"))
+      return sql.withTransaction(write).pipe(Effect.catchTag("SqlError", Effect.die), traced("Orders.abort"))
     }
 
     const get = (orderId: OrderId): Effect.Effect<Order, OrderNotFound> =>
       repo.findOrder(orderId).pipe(
         Effect.flatMap(Option.match({ onNone: () => Effect.fail(new OrderNotFound({ orderId })), onSome: (row) => Effect.succeed(orderFromRow(row)) })),
-        Effect.withSpan("Orders.get")
+        traced("Orders.get")
       )
 
     /**
@@ -287,7 +288,7 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
           if (done) voided += 1
         }
         return { voided, more: stale.length > limit }
-      }).pipe(Effect.withSpan("Orders.voidStale"))
+      }).pipe(traced("Orders.voidStale"))
 
     /** Orders the server voided, for an operator to follow up; newest first. */
     const listFlagged = (options: { readonly limit?: number } = {}): Effect.Effect<ReadonlyArray<Order>> => {
@@ -300,7 +301,7 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
         Effect.flatMap(decodeOrders),
         Effect.orDie,
         Effect.map((rows) => rows.map(orderFromRow)),
-        Effect.withSpan("Orders.listFlagged")
+        traced("Orders.listFlagged")
       )
     }
 

@@ -12,6 +12,7 @@ import {
 } from "./domain/outbox.js"
 import { newId } from "./id-generator.js"
 import type { OutboxCompletion, OutboxDelivery, OutboxHandler, OutboxSendOutcome } from "./outbox-handlers.js"
+import { traced } from "./traced.js"
 
 /** Limits of the outbox worker. Every one of them bounds something that would otherwise grow. */
 export interface OutboxSettings {
@@ -128,7 +129,7 @@ export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
         const first = existing[0]
         if (first === undefined) return yield* Effect.dieMessage(`outbox key ${idempotencyKey} conflicted but is not there`)
         return { id: first.id, created: false }
-      }).pipe(Effect.withSpan("Outbox.enqueue", { attributes: { kind: request.kind } }))
+      }).pipe(traced("Outbox.enqueue", { attributes: { kind: request.kind } }))
 
     const claim = (kinds: ReadonlyArray<string>, limit: number) =>
       Effect.gen(function* () {
@@ -235,7 +236,7 @@ export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
         )
         for (const outcome of outcomes) summary[outcome] += 1
         return summary
-      }).pipe(Effect.withSpan("Outbox.dispatchDue"))
+      }).pipe(traced("Outbox.dispatchDue"))
 
     /** Dispatches for ever: straight on while batches come back full, resting `idleMs` otherwise. */
     const run = <R = never>(options: DispatchOptions<R> & { readonly idleMs: number }): Effect.Effect<never, never, R> => {
@@ -251,7 +252,7 @@ export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
         Effect.orDie,
         Effect.flatMap(rowsToMessages),
         Effect.flatMap((messages) => (messages[0] === undefined ? Effect.fail(new OutboxMessageNotFound({ id })) : Effect.succeed(messages[0]))),
-        Effect.withSpan("Outbox.get")
+        traced("Outbox.get")
       )
 
     const findByKey = (idempotencyKey: string): Effect.Effect<Option.Option<OutboxMessage>> =>
@@ -259,7 +260,7 @@ export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
         Effect.orDie,
         Effect.flatMap(rowsToMessages),
         Effect.map((messages) => Option.fromNullable(messages[0])),
-        Effect.withSpan("Outbox.findByKey")
+        traced("Outbox.findByKey")
       )
 
     /** Oldest first. */
@@ -273,7 +274,7 @@ export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
       return sql`SELECT * FROM outbox ${where} ORDER BY created_at_ms, id LIMIT ${limit}`.pipe(
         Effect.orDie,
         Effect.flatMap(rowsToMessages),
-        Effect.withSpan("Outbox.list")
+        traced("Outbox.list")
       )
     }
 
@@ -285,7 +286,7 @@ export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
         const now = yield* Clock.currentTimeMillis
         yield* sql`UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ${now} WHERE id = ${id} AND state = 'dead'`.pipe(Effect.orDie)
         return yield* get(id)
-      }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die), Effect.withSpan("Outbox.retry"))
+      }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die), traced("Outbox.retry"))
 
     return { enqueue, dispatchDue, run, get, findByKey, list, retry } as const
   })

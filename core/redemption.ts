@@ -21,6 +21,7 @@ import {
   type RollbackRedemption
 } from "./domain/redemption.js"
 import { Ledger } from "./ledger.js"
+import { traced } from "./traced.js"
 
 export interface RedemptionSettings {
   /** How long after a redemption the merchant may still roll it back (if it is not yet settled). */
@@ -137,7 +138,7 @@ export class Redemptions extends Effect.Service<Redemptions>()("ecoupon/Redempti
         Effect.catchTag("Raced", () =>
           find(redemptionId).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.dieMessage(`redemption ${redemptionId} raced but is not there`), onSome: replayOf })))
         ),
-        Effect.withSpan("Redemptions.redeem")
+        traced("Redemptions.redeem")
       )
     }
 
@@ -174,13 +175,13 @@ export class Redemptions extends Effect.Service<Redemptions>()("ecoupon/Redempti
         if (coupon.state === "used") yield* sql`UPDATE coupons SET state = 'active', closed_at_ms = NULL WHERE id = ${coupon.id}`.pipe(Effect.orDie)
         return redemptionFromRow({ ...redemption, state: "rolled_back", rolled_back_at_ms: now })
       })
-      return sql.withTransaction(write).pipe(Effect.catchTag("SqlError", Effect.die), Effect.withSpan("Redemptions.rollback"))
+      return sql.withTransaction(write).pipe(Effect.catchTag("SqlError", Effect.die), traced("Redemptions.rollback"))
     }
 
     const get = (redemptionId: RedemptionId): Effect.Effect<Redemption, RedemptionNotFound> =>
       find(redemptionId).pipe(
         Effect.flatMap(Option.match({ onNone: () => Effect.fail(new RedemptionNotFound({ redemptionId })), onSome: (row) => Effect.succeed(redemptionFromRow(row)) })),
-        Effect.withSpan("Redemptions.get")
+        traced("Redemptions.get")
       )
 
     /**
@@ -214,7 +215,7 @@ export class Redemptions extends Effect.Service<Redemptions>()("ecoupon/Redempti
           }
         }
         return new ExpirySweep({ expiredCoupons, forwardedPoints, more: due.length > limit })
-      }).pipe(Effect.withSpan("Redemptions.expireDue"))
+      }).pipe(traced("Redemptions.expireDue"))
 
     return { redeem, rollback, get, expireDue } as const
   }),

@@ -5,6 +5,7 @@ import { InstitutionNotFound } from "./domain/institution.js"
 import { checkName, InvalidRequest } from "./domain/invalid-request.js"
 import { Region, RegionConflict, regionFromRow, RegionNotFound, RegionRow } from "./domain/region.js"
 import { newId } from "./id-generator.js"
+import { traced } from "./traced.js"
 
 export interface RegisterRegion {
   /** The operator's own id, to make the call replayable; a fresh one is made when absent. */
@@ -57,12 +58,12 @@ export class Regions extends Effect.Service<Regions>()("ecoupon/Regions", {
             return existing
           })
         ).pipe(Effect.catchTag("SqlError", Effect.die))
-      }).pipe(Effect.withSpan("Regions.register"))
+      }).pipe(traced("Regions.register"))
 
     const get = (id: RegionId): Effect.Effect<Region, RegionNotFound> =>
       find(id).pipe(
         Effect.flatMap(Option.match({ onNone: () => Effect.fail(new RegionNotFound({ regionId: id })), onSome: Effect.succeed })),
-        Effect.withSpan("Regions.get")
+        traced("Regions.get")
       )
 
     const list = (): Effect.Effect<ReadonlyArray<Region>> =>
@@ -70,7 +71,7 @@ export class Regions extends Effect.Service<Regions>()("ecoupon/Regions", {
         Effect.flatMap(decodeRows),
         Effect.map((rows) => rows.map(regionFromRow)),
         Effect.orDie,
-        Effect.withSpan("Regions.list")
+        traced("Regions.list")
       )
 
     return { register, get, list } as const

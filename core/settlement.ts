@@ -21,6 +21,7 @@ import { newId } from "./id-generator.js"
 import { Ledger } from "./ledger.js"
 import { Outbox } from "./outbox.js"
 import { firstRow } from "./rows.js"
+import { traced } from "./traced.js"
 
 export const CLOSE_ALL_MERCHANTS_MAX = 1000
 export const STATEMENT_LIST_MAX = 500
@@ -139,7 +140,7 @@ export class Settlements extends Effect.Service<Settlements>()("ecoupon/Settleme
         Effect.catchTag("Raced", () =>
           existing.pipe(Effect.flatMap(Option.match({ onNone: () => Effect.dieMessage(`statement of ${merchantId} from ${periodStartMs} raced but is not there`), onSome: replayOf })))
         ),
-        Effect.withSpan("Settlements.closePeriod")
+        traced("Settlements.closePeriod")
       )
     }
 
@@ -173,12 +174,12 @@ export class Settlements extends Effect.Service<Settlements>()("ecoupon/Settleme
           else refused.push({ merchantId: merchant.merchant_id, reason: closed.left.message })
         }
         return { statements, refused } as const
-      }).pipe(Effect.withSpan("Settlements.closeAll"))
+      }).pipe(traced("Settlements.closeAll"))
 
     const get = (settlementId: SettlementId): Effect.Effect<Statement, SettlementNotFound> =>
       findById(settlementId).pipe(
         Effect.flatMap(Option.match({ onNone: () => Effect.fail(new SettlementNotFound({ settlementId })), onSome: withLines })),
-        Effect.withSpan("Settlements.get")
+        traced("Settlements.get")
       )
 
     /** A merchant's statements, newest period first, without their lines. */
@@ -188,7 +189,7 @@ export class Settlements extends Effect.Service<Settlements>()("ecoupon/Settleme
         Effect.flatMap(decodeSettlements),
         Effect.orDie,
         Effect.map((rows) => rows.map(summaryFromRow)),
-        Effect.withSpan("Settlements.listForMerchant")
+        traced("Settlements.listForMerchant")
       )
     }
 

@@ -18,6 +18,7 @@ import {
   TwinReportConflict,
   TwinReportStale
 } from "./domain/twin.js"
+import { traced } from "./traced.js"
 
 /** JSON with object keys sorted, so equal documents compare equal as text. */
 export const canonicalJson = (value: unknown): string =>
@@ -168,7 +169,7 @@ export class KioskTwins extends Effect.Service<KioskTwins>()("ecoupon/KioskTwins
         ).pipe(Effect.catchTag("SqlError", Effect.die))
         if (result.changed) yield* PubSub.publish(desiredPubSub, result.twin)
         return result.twin
-      }).pipe(Effect.withSpan("KioskTwins.setDesired"))
+      }).pipe(traced("KioskTwins.setDesired"))
 
     const report = (kioskId: KioskId, version: number, state: ReportedState): Effect.Effect<Twin, InvalidRequest | KioskNotFound | TwinReportStale | TwinReportConflict> =>
       Effect.gen(function* () {
@@ -194,7 +195,7 @@ export class KioskTwins extends Effect.Service<KioskTwins>()("ecoupon/KioskTwins
             return yield* load(kioskId)
           })
         ).pipe(Effect.catchTag("SqlError", Effect.die))
-      }).pipe(Effect.withSpan("KioskTwins.report"))
+      }).pipe(traced("KioskTwins.report"))
 
     /** Desired-state changes of one kiosk, from the moment the stream is run. */
     const desiredChanges = (kioskId: KioskId): Stream.Stream<Twin> => Stream.unwrapScoped(subscribeDesired(kioskId))
@@ -207,7 +208,7 @@ export class KioskTwins extends Effect.Service<KioskTwins>()("ecoupon/KioskTwins
     const subscribeAllDesired: Effect.Effect<Stream.Stream<Twin>, never, Scope.Scope> = Effect.map(PubSub.subscribe(desiredPubSub), (queue) => Stream.fromQueue(queue))
 
     return {
-      get: (kioskId: KioskId): Effect.Effect<Twin, KioskNotFound> => load(kioskId).pipe(Effect.withSpan("KioskTwins.get")),
+      get: (kioskId: KioskId): Effect.Effect<Twin, KioskNotFound> => load(kioskId).pipe(traced("KioskTwins.get")),
       setDesired,
       report,
       desiredChanges,

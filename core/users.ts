@@ -24,6 +24,7 @@ import { newId } from "./id-generator.js"
 import { Ledger } from "./ledger.js"
 import { Outbox } from "./outbox.js"
 import { makeChallenges, UsersConfig } from "./users-challenges.js"
+import { traced } from "./traced.js"
 
 export { type ChallengeRefusal, defaultUsersSettings, UsersConfig, type UsersSettings } from "./users-challenges.js"
 
@@ -139,20 +140,20 @@ export class Users extends Effect.Service<Users>()("ecoupon/Users", {
           return yield* new SessionAtOtherKiosk({ sessionId: id.value, kioskId: session.value.kioskId })
         }
         return session.value
-      }).pipe(Effect.withSpan("Users.requireSession"))
+      }).pipe(traced("Users.requireSession"))
 
     return {
       /** Sends a registration code to a number not yet registered. `kioskId` names where it happens. */
       startRegistration: (phone: string, kioskId?: KioskId) =>
-        challenges.start(phone, "register", kioskId ?? null).pipe(Effect.withSpan("Users.startRegistration")),
+        challenges.start(phone, "register", kioskId ?? null).pipe(traced("Users.startRegistration")),
       /** Creates the user, opens `user:<id>`, posts the welcome grant and opens a first session. */
       verifyRegistration: (challengeId: string, code: string) =>
-        challenges.verify(challengeId, code, "register", register).pipe(Effect.withSpan("Users.verifyRegistration")),
+        challenges.verify(challengeId, code, "register", register).pipe(traced("Users.verifyRegistration")),
       /** Sends a sign-in code to a registered number, for a session at `kioskId`. */
       startIdentification: (phone: string, kioskId: KioskId) =>
-        challenges.start(phone, "identify", kioskId).pipe(Effect.withSpan("Users.startIdentification")),
+        challenges.start(phone, "identify", kioskId).pipe(traced("Users.startIdentification")),
       verifyIdentification: (challengeId: string, code: string) =>
-        challenges.verify(challengeId, code, "identify", identify).pipe(Effect.withSpan("Users.verifyIdentification")),
+        challenges.verify(challengeId, code, "identify", identify).pipe(traced("Users.verifyIdentification")),
       /** Ends a session; ending it again returns it unchanged. */
       endSession: (sessionId: SessionId): Effect.Effect<Session, SessionNotFound> =>
         Effect.gen(function* () {
@@ -161,7 +162,7 @@ export class Users extends Effect.Service<Users>()("ecoupon/Users", {
           const session = yield* findSession(sessionId)
           if (Option.isNone(session)) return yield* new SessionNotFound({ sessionId })
           return session.value
-        }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die), Effect.withSpan("Users.endSession")),
+        }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die), traced("Users.endSession")),
       /** The session if it is live (not ended, not expired, and at `kioskId` when given). */
       requireSession,
       /** A campaign grant from `issuer`. Idempotent by transfer id: a replay returns the first transfer. */
@@ -172,14 +173,14 @@ export class Users extends Effect.Service<Users>()("ecoupon/Users", {
           }
           yield* requireUser(userId)
           return yield* grantPoints(userId, amount, transferId)
-        }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die), Effect.withSpan("Users.grant")),
+        }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die), traced("Users.grant")),
       balance: (userId: UserId): Effect.Effect<Balance, UserNotFound> =>
         ledger.balance(Account.user(userId)).pipe(
           Effect.catchTag("AccountNotFound", () => Effect.fail(new UserNotFound({ userId }))),
-          Effect.withSpan("Users.balance")
+          traced("Users.balance")
         ),
-      get: (userId: UserId): Effect.Effect<User, UserNotFound> => requireUser(userId).pipe(Effect.withSpan("Users.get")),
-      findByPhone: (phone: PhoneNumber): Effect.Effect<Option.Option<User>> => findUserByPhone(phone).pipe(Effect.withSpan("Users.findByPhone"))
+      get: (userId: UserId): Effect.Effect<User, UserNotFound> => requireUser(userId).pipe(traced("Users.get")),
+      findByPhone: (phone: PhoneNumber): Effect.Effect<Option.Option<User>> => findUserByPhone(phone).pipe(traced("Users.findByPhone"))
     } as const
   }),
   dependencies: [Ledger.Default, Outbox.Default]

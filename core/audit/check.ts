@@ -1,6 +1,7 @@
 import type { SqlClient, Statement } from "@effect/sql"
 import { Effect } from "effect"
 import { CheckResult } from "../domain/audit.js"
+import { traced } from "../traced.js"
 
 /** Violation rows beyond this are not fetched: a broken database should not flood the report. */
 export const VIOLATIONS_FETCHED_MAX = 1000
@@ -31,7 +32,7 @@ export const runCheck = (sql: SqlClient.SqlClient, check: Check): Effect.Effect<
       violationCount: rows.length,
       violations: rows.slice(0, VIOLATIONS_SHOWN_MAX).map(check.describe)
     })
-  }).pipe(Effect.orDie, Effect.withSpan(`Auditor.check.${check.invariant}`))
+  }).pipe(Effect.orDie, traced(`Auditor.check.${check.invariant}`))
 
 /** Renders a cell for a message: integers from PostgreSQL arrive as strings, from sql.js as numbers. */
 export const v = (row: Row, key: string): string => String(row[key] ?? "null")
