@@ -4,6 +4,7 @@ import { CardCharges } from "./cards-charge.js"
 import { Cards } from "./cards.js"
 import { Catalog } from "./catalog.js"
 import { Coupons } from "./coupons.js"
+import { FleetOverviews } from "./fleet-overview.js"
 import { Institutions } from "./institutions.js"
 import { Kiosks } from "./kiosks.js"
 import { Ledger } from "./ledger.js"
@@ -39,7 +40,8 @@ export const CoreServicesLive = Layer.mergeAll(
   Ledger.Default,
   Outbox.Default,
   OrderFlowHandlers.Default,
-  Auditor.Default
+  Auditor.Default,
+  FleetOverviews.Default
 )
 
 export type CoreServices = Layer.Layer.Success<typeof CoreServicesLive>

@@ -5,6 +5,7 @@ import { MerchantsApi } from "./merchants-api.js"
 import { ProvidersApi } from "./providers-api.js"
 import { OperatorsApi } from "./operators-api.js"
 import { CredentialsApi } from "./credentials-api.js"
+import { FleetApi } from "./fleet-api.js"
 import { BadRequest, Conflict, Forbidden, Gone, InternalError, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable, Unprocessable } from "./problem.js"
 
 /**
@@ -19,6 +20,7 @@ export class EcouponApi extends HttpApi.make("ecoupon")
   .add(ProvidersApi)
   .add(OperatorsApi)
   .add(CredentialsApi)
+  .add(FleetApi)
   // Every endpoint may answer any problem: a refusal's status depends on what the core refuses.
   .addError(BadRequest)
   .addError(Unauthorized)

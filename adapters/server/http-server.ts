@@ -15,6 +15,8 @@ import { MerchantsHttpLive } from "./merchants-http.js"
 import { OperatorsHttpLive } from "./operators-http.js"
 import { CredentialsHttpLive } from "./credentials-http.js"
 import { ProvidersHttpLive } from "./providers-http.js"
+import { FleetHttpLive } from "./fleet-http.js"
+import { dashboardLive, dashboardRouteNames } from "./dashboard-http.js"
 import { MerchantSecrets } from "./credentials/merchant-secrets.js"
 import type { MasterKey } from "./credentials/master-key.js"
 import { requestPipeline } from "./request-pipeline.js"
@@ -42,12 +44,12 @@ export interface HttpServerConfig {
 export const HTTP_DEFAULTS = { bodyLimitBytes: 64 * 1024, requestTimeoutMs: 15_000 } as const
 
 /** Routes beside the API, named for metrics and logs. */
-const extraRoutes = { "/docs": "docs", "/openapi.json": "openapi" } as const
+const extraRoutes = { "/docs": "docs", "/openapi.json": "openapi", ...dashboardRouteNames } as const
 
 /** The API's handlers with what they need of the server itself; the core services come from below. */
 const apiLive = (config: HttpServerConfig) =>
   HttpApiBuilder.api(EcouponApi).pipe(
-    Layer.provide([healthHttpLive(config.storeDescription), KiosksHttpLive, MerchantsHttpLive, ProvidersHttpLive, OperatorsHttpLive, CredentialsHttpLive]),
+    Layer.provide([healthHttpLive(config.storeDescription), KiosksHttpLive, MerchantsHttpLive, ProvidersHttpLive, OperatorsHttpLive, CredentialsHttpLive, FleetHttpLive]),
     Layer.provide(AuthLive),
     Layer.provide([KioskBackends.Default, ApiKeys.Default, MerchantSecrets.Default])
   )
@@ -57,6 +59,7 @@ export const httpAppLive = (config: HttpServerConfig, drain?: Drain) =>
   Layer.mergeAll(
     HttpApiScalar.layer({ path: "/docs" }),
     HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }),
+    dashboardLive,
     HttpApiBuilder.middleware(
       requestPipeline({ bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs, nameRoute: routeNamer(EcouponApi, extraRoutes), draining: () => drain?.draining === true })
     )
