@@ -5,6 +5,7 @@ import { Cards } from "./cards.js"
 import { Catalog } from "./catalog.js"
 import { Coupons } from "./coupons.js"
 import { FleetOverviews } from "./fleet-overview.js"
+import { Housekeeping } from "./housekeeping.js"
 import { Institutions } from "./institutions.js"
 import { Kiosks } from "./kiosks.js"
 import { Ledger } from "./ledger.js"
@@ -41,7 +42,8 @@ export const CoreServicesLive = Layer.mergeAll(
   Outbox.Default,
   OrderFlowHandlers.Default,
   Auditor.Default,
-  FleetOverviews.Default
+  FleetOverviews.Default,
+  Housekeeping.Default
 )
 
 export type CoreServices = Layer.Layer.Success<typeof CoreServicesLive>

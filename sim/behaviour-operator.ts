@@ -31,6 +31,12 @@ export interface OperatorParams {
   readonly outboxIdleMs: number
   /** Batches one outbox round may send before it rests (each up to the outbox's batch limit). */
   readonly outboxBatchesMax: number
+  /**
+   * The daily run's housekeeping prunes what ended longer ago than this (`core/housekeeping.ts`). A
+   * day: nothing in the simulated world replays a request or reuses a code or session after minutes,
+   * and a month of a large fleet must fit in memory.
+   */
+  readonly retentionMs: number
 }
 
 export const defaultOperatorParams: OperatorParams = {
@@ -43,7 +49,8 @@ export const defaultOperatorParams: OperatorParams = {
   campaignShare: 0.02,
   campaignGrantPoints: 5_000,
   outboxIdleMs: 60_000,
-  outboxBatchesMax: 50
+  outboxBatchesMax: 50,
+  retentionMs: DAY_MS
 }
 
 export type MaintenanceAction = "empty-bin" | "reinitialise" | "restock" | "printer-service" | "printer-paper"

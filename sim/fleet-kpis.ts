@@ -19,6 +19,8 @@ export interface DayFigures {
   redeemedPoints: number
   cardReturns: number
   deviceFailures: number
+  /** The database's size at the day's end (pages held, freed ones included: sql.js keeps them in memory). */
+  storeBytes: number
 }
 
 export class FleetCounters {
@@ -54,7 +56,7 @@ export class FleetCounters {
     let figures = this.days[day]
     if (figures === undefined) {
       for (let d = this.days.length; d <= day; d++) {
-        this.days.push({ day: d, journeys: 0, coupons: 0, couponPoints: 0, redemptions: 0, redeemedPoints: 0, cardReturns: 0, deviceFailures: 0 })
+        this.days.push({ day: d, journeys: 0, coupons: 0, couponPoints: 0, redemptions: 0, redeemedPoints: 0, cardReturns: 0, deviceFailures: 0, storeBytes: 0 })
       }
       figures = this.days[day] as DayFigures
     }

@@ -1,5 +1,6 @@
 import { Effect, Either } from "effect"
 import { backOfficeRound } from "../core/back-office.js"
+import { Housekeeping } from "../core/housekeeping.js"
 import { Cards } from "../core/cards.js"
 import { Orders } from "../core/orders.js"
 import { Redemptions } from "../core/redemption.js"
@@ -87,7 +88,10 @@ export const retryDeadCharges = (world: FleetWorld) =>
     return retried
   })
 
-/** The back office, every day at `dailyJobsAtMs`: settle yesterday, sweep, void stale orders, grant. */
+/**
+ * The back office, every day at `dailyJobsAtMs`: settle yesterday, sweep, void stale orders, grant,
+ * and prune what the retention lets go.
+ */
 export const backOffice = (world: FleetWorld): Effect.Effect<never> => {
   const { settlements, redemptions, cards, orders, users } = world.services
   const params = world.config.operators
@@ -99,7 +103,8 @@ export const backOffice = (world: FleetWorld): Effect.Effect<never> => {
       Effect.provideService(Settlements, settlements),
       Effect.provideService(Redemptions, redemptions),
       Effect.provideService(Cards, cards),
-      Effect.provideService(Orders, orders)
+      Effect.provideService(Orders, orders),
+      Effect.provideService(Housekeeping, world.services.housekeeping)
     )
     const settledPoints = round.settledPoints
     bump(c.office, "statements", round.statements)
@@ -131,6 +136,9 @@ export const backOffice = (world: FleetWorld): Effect.Effect<never> => {
     }
     bump(c.office, "campaign-grants", granted)
     yield* retryDeadCharges(world)
+    bump(c.office, "pruned-challenges", round.prunedChallenges)
+    bump(c.office, "pruned-sessions", round.prunedSessions)
+    bump(c.office, "pruned-outbox", round.prunedOutboxMessages)
     world.outboxNudge.nudge()
     world.log.emit("office", {
       day,
@@ -142,7 +150,8 @@ export const backOffice = (world: FleetWorld): Effect.Effect<never> => {
       forfeited,
       charges,
       stale,
-      granted
+      granted,
+      pruned: round.prunedChallenges + round.prunedSessions + round.prunedOutboxMessages
     })
   })
   return Effect.forever(

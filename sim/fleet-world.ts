@@ -3,6 +3,7 @@ import { Context, Effect } from "effect"
 import { Auditor } from "../core/audit.js"
 import { Cards } from "../core/cards.js"
 import { Catalog } from "../core/catalog.js"
+import { Housekeeping } from "../core/housekeeping.js"
 import type { CouponCode, KioskId, MerchantId, RegionId, UserId } from "../core/domain/ids.js"
 import { Institutions } from "../core/institutions.js"
 import type { KioskFlow } from "../core/kiosk-flow.js"
@@ -61,6 +62,7 @@ export interface Services {
   readonly outbox: Outbox
   readonly orderHandlers: OrderFlowHandlers
   readonly auditor: Auditor
+  readonly housekeeping: Housekeeping
   readonly sql: SqlClient.SqlClient
 }
 
@@ -177,6 +179,7 @@ export const servicesFrom = Effect.gen(function* () {
     outbox: yield* Outbox,
     orderHandlers: yield* OrderFlowHandlers,
     auditor: yield* Auditor,
+    housekeeping: yield* Housekeeping,
     sql: yield* SqlClient.SqlClient
   }
   return services

@@ -5,6 +5,7 @@ import type { SqlValue } from "../adapters/store/sqljs-database.js"
 import { runMigrations } from "../adapters/store/migrate.js"
 import { AuditReport, formatReport } from "../core/domain/audit.js"
 import { OrderId } from "../core/domain/ids.js"
+import { defaultHousekeepingSettings, HousekeepingConfig } from "../core/housekeeping.js"
 import { DbInt } from "../core/domain/points.js"
 import { DAY_MS } from "./behaviour-customer.js"
 import { type FleetConfig, horizonMs } from "./fleet-config.js"
@@ -79,6 +80,14 @@ const moneyByKind = (sql: SqlClient.SqlClient) =>
     Effect.orDie,
     Effect.map((rows) => Object.fromEntries(rows.map((row) => [row.kind, row.posted])))
   )
+
+/** Pages the database holds, freed ones included, in bytes. */
+const storeBytesOf = (sql: SqlClient.SqlClient) =>
+  Effect.gen(function* () {
+    const pages = yield* sql`PRAGMA page_count`.pipe(Effect.orDie)
+    const pageSize = yield* sql`PRAGMA page_size`.pipe(Effect.orDie)
+    return Number(Object.values(pages[0] ?? {})[0] ?? 0) * Number(Object.values(pageSize[0] ?? {})[0] ?? 0)
+  })
 
 /** The run's configuration as the event log opens with it and `kpis.json` repeats it. */
 const runSummary = (config: FleetConfig) => ({
@@ -191,6 +200,7 @@ const program = (
         const day = dayOf(world, time.nowMs) - 1
         const figures = counters.today(day)
         money.push({ day, byKind: yield* moneyByKind(services.sql) })
+        figures.storeBytes = yield* storeBytesOf(services.sql)
         log.emit("day", { day, journeys: figures.journeys, coupons: figures.coupons, couponPoints: figures.couponPoints, redemptions: figures.redemptions, redeemedPoints: figures.redeemedPoints, cardReturns: figures.cardReturns, deviceFailures: figures.deviceFailures })
       })
     )
@@ -234,9 +244,7 @@ const program = (
       for (const difference of twin.delta) bump(drift, difference.field)
     }
     const finalMoney = yield* moneyByKind(services.sql)
-    const pages = yield* services.sql`PRAGMA page_count`.pipe(Effect.orDie)
-    const pageSize = yield* services.sql`PRAGMA page_size`.pipe(Effect.orDie)
-    const storeBytes = Number(Object.values(pages[0] ?? {})[0] ?? 0) * Number(Object.values(pageSize[0] ?? {})[0] ?? 0)
+    const storeBytes = yield* storeBytesOf(services.sql)
     if (money.length > 0) money[money.length - 1] = { day: money[money.length - 1]?.day ?? 0, byKind: finalMoney }
     log.emit("run.end", {
       audit: options.audit === false ? "skipped" : report.ok ? "clean" : "violations",
@@ -313,6 +321,7 @@ export const runFleet = async (config: FleetConfig, options: FleetRunOptions = {
     const sink = hashingSink(options.sink)
     const run = program(config, time, sink, options).pipe(
       Effect.provide(CoreServicesLive),
+      Effect.provideService(HousekeepingConfig, { ...defaultHousekeepingSettings, retentionMs: config.operators.retentionMs }),
       Effect.provide(store),
       Effect.withRandom(Random.make(config.seed)),
       Effect.withTracerEnabled(options.tracing ?? false),

@@ -8,7 +8,8 @@ import type { CoreServices } from "../../core/services.js"
 /**
  * The work `serve` does by itself (DESIGN §6): the outbox worker sends what is due (one-time codes,
  * provider orders, deposit charges, payouts) through the gateways; the back office settles, expires
- * coupons, charges overdue cards and voids stale orders (core/back-office.ts) on a timer. Both are
+ * coupons, charges overdue cards, voids stale orders and prunes what the retention lets go
+ * (core/back-office.ts, core/housekeeping.ts: 7 days by default) on a timer. Both are
  * fibers of the server's scope: stopping the server interrupts them between two steps (a step is a
  * transaction, so nothing is left half done), before the store closes.
  */

@@ -9,6 +9,7 @@ import movementRefIndex from "./0008_movement_ref_index.js"
 import orderResolution from "./0007_order_resolution.js"
 import hotPathIndexes from "./0009_hot_path_indexes.js"
 import apiCredentials from "./0010_api_credentials.js"
+import housekeepingIndexes from "./0011_housekeeping_indexes.js"
 
 /**
  * The schema, in order, for `Migrator.fromRecord`. Written in the SQL that SQLite and PostgreSQL share
@@ -24,5 +25,6 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0007_order_resolution": orderResolution,
   "0008_movement_ref_index": movementRefIndex,
   "0009_hot_path_indexes": hotPathIndexes,
-  "0010_api_credentials": apiCredentials
+  "0010_api_credentials": apiCredentials,
+  "0011_housekeeping_indexes": housekeepingIndexes
 }
