@@ -7,8 +7,7 @@ import { KioskJournal } from "../../core/ports/kiosk-journal.js"
 import { type Journey, type JourneySettings, makeJourney } from "./journey.js"
 import { type KioskEvent, KioskEvents } from "./kiosk-events.js"
 import { makeProgressBoard, reportingCardUnit, reportingJournal } from "./progress.js"
-import type { SimHands } from "./sim-hands.js"
-import { serveKioskUi, type UiServerSettings } from "./ui-server.js"
+import { type CustomerHands, serveKioskUi, type UiServerSettings } from "./ui-server.js"
 
 /**
  * The kiosk agent (`ecoupon kiosk`, DESIGN §7): the kiosk flow on this kiosk's hardware and backend,
@@ -52,7 +51,7 @@ export class KioskAgent extends Context.Tag("ecoupon/kiosk-agent/KioskAgent")<Ki
 /** Doubles from `minMs` up to `maxMs`; back to `minMs` once a connection delivers. */
 export const nextBackoffMs = (previousMs: number, minMs: number, maxMs: number): number => Math.min(maxMs, Math.max(minMs, previousMs * 2))
 
-const make = (settings: KioskAgentSettings, hands: Option.Option<SimHands>) =>
+const make = (settings: KioskAgentSettings, hands: Option.Option<CustomerHands>) =>
   Effect.gen(function* () {
     const board = yield* makeProgressBoard
     const flowContext = yield* Layer.build(KioskFlow.Default.pipe(Layer.provide(Layer.merge(reportingJournal(board), reportingCardUnit(board)))))
@@ -139,5 +138,5 @@ const make = (settings: KioskAgentSettings, hands: Option.Option<SimHands>) =>
 
 export type KioskAgentRequirements = KioskBackend | CardUnit | CouponPrinter | KioskJournal | KioskEvents
 
-export const KioskAgentLive = (settings: KioskAgentSettings, hands: Option.Option<SimHands> = Option.none()): Layer.Layer<KioskAgent, Error, KioskAgentRequirements> =>
+export const KioskAgentLive = (settings: KioskAgentSettings, hands: Option.Option<CustomerHands> = Option.none()): Layer.Layer<KioskAgent, Error, KioskAgentRequirements> =>
   Layer.scoped(KioskAgent, make(settings, hands))

@@ -8,7 +8,6 @@ import { fileURLToPath } from "node:url"
 import { Effect, Option, Schedule, type Scope, Stream } from "effect"
 import type { Journey } from "./journey.js"
 import { KioskAction } from "./journey-view.js"
-import type { SimHands } from "./sim-hands.js"
 
 /**
  * The touchscreen's server: the page (adapters/web/kiosk/), preact and htm as ES modules straight
@@ -19,6 +18,15 @@ import type { SimHands } from "./sim-hands.js"
  * - `POST /api/sim/take`, `/api/sim/insert`: the customer's hands, on simulated hardware only.
  * It listens on 127.0.0.1 only: the kiosk's own screen is its one client.
  */
+
+/**
+ * The customer's hands on simulated hardware (sim/customer-hands.ts): take the card at the gate, put
+ * one back in the slot; false when there is nothing to take or insert.
+ */
+export interface CustomerHands {
+  readonly take: Effect.Effect<boolean>
+  readonly insert: Effect.Effect<boolean>
+}
 
 export interface UiServerSettings {
   /** 0: a port the system picks (tests). */
@@ -81,7 +89,7 @@ const problem = (status: number, detail: string) => HttpServerResponse.unsafeJso
 const encoder = new TextEncoder()
 
 /** Serves the touchscreen until the scope closes; returns the URL it listens on. */
-export const serveKioskUi = (journey: Journey, hands: Option.Option<SimHands>, settings: UiServerSettings): Effect.Effect<string, Error, Scope.Scope> =>
+export const serveKioskUi = (journey: Journey, hands: Option.Option<CustomerHands>, settings: UiServerSettings): Effect.Effect<string, Error, Scope.Scope> =>
   Effect.gen(function* () {
     const assets = yield* Effect.try({ try: loadAssets, catch: (error) => (error instanceof Error ? error : new Error(String(error))) })
 
@@ -97,7 +105,7 @@ export const serveKioskUi = (journey: Journey, hands: Option.Option<SimHands>, s
       return done._tag === "Left" ? problem(409, done.left.message) : HttpServerResponse.empty({ status: 202 })
     })
 
-    const hand = (pick: (h: SimHands) => Effect.Effect<boolean>, nothing: string) =>
+    const hand = (pick: (h: CustomerHands) => Effect.Effect<boolean>, nothing: string) =>
       Option.match(hands, {
         onNone: () => Effect.succeed(problem(404, "this kiosk has real hardware: take or insert the card by hand")),
         onSome: (h) => Effect.map(pick(h), (did) => (did ? HttpServerResponse.empty({ status: 204 }) : problem(409, nothing)))

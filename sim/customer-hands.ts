@@ -1,6 +1,6 @@
 import { Effect } from "effect"
-import type { SimCard } from "../../sim/card-memory.js"
-import type { SimCardUnitControlService } from "../../sim/card-unit-control.js"
+import type { SimCard } from "./card-memory.js"
+import type { SimCardUnitControlService } from "./card-unit-control.js"
 
 /**
  * The customer's hands at a kiosk on simulated hardware: take the card at the gate, put a card back
@@ -11,6 +11,7 @@ import type { SimCardUnitControlService } from "../../sim/card-unit-control.js"
 
 export const POCKET_CARDS_MAX = 100
 
+/** The shape of adapters/kiosk-agent's `CustomerHands`, which this implements. */
 export interface SimHands {
   /** Takes the card waiting at the gate; false if there is none. */
   readonly take: Effect.Effect<boolean>

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { OfferId } from "../../core/domain/ids.js"
+import { OfferId } from "../core/domain/ids.js"
 import { type Browser, CHROMIUM_PATH, onScreen, openBrowser, tap, typeDigits } from "./testing/browser.js"
 import { cake, kioskId, type LocalKiosk, merchant, region, startLocalKiosk } from "./testing/local-kiosk.js"
 
