@@ -7,7 +7,7 @@ import { cake, kioskId, type LocalKiosk, merchant, region, startLocalKiosk } fro
 /**
  * The touchscreen in a real browser (Debian's Chromium through playwright-core), driving a kiosk
  * agent on sim hardware over the in-process backend: every tap is a real click on the page, every
- * screen the agent's answer pushed over server-sent events. Screenshots land in test-screenshots/.
+ * screen the agent's answer pushed over server-sent events. Screenshots land in .screenshots/kiosk/.
  */
 
 const haveChromium = existsSync(CHROMIUM_PATH)

@@ -5,18 +5,18 @@ import { type BrowserContext, chromium, type Page } from "playwright-core"
 
 /**
  * Debian's Chromium, headless, with a fresh profile that is deleted on close: what the touchscreen
- * tests and the kiosk benchmark drive. Screenshots go to `test-screenshots/` (ignored by git) for a
+ * tests and the kiosk benchmark drive. Screenshots go to `.screenshots/kiosk/` (ignored by git) for a
  * person to look at.
  */
 
 export const CHROMIUM_PATH = process.env["ECOUPON_CHROMIUM"] ?? "/usr/bin/chromium"
 
-export const SCREENSHOT_DIR = join(process.cwd(), "test-screenshots")
+export const SCREENSHOT_DIR = join(process.cwd(), ".screenshots", "kiosk")
 
 export interface Browser {
   readonly page: Page
   readonly context: BrowserContext
-  /** Saves a PNG of the page as `test-screenshots/<name>.png`. */
+  /** Saves a PNG of the page as `.screenshots/kiosk/<name>.png`. */
   readonly shot: (name: string) => Promise<void>
   readonly close: () => Promise<void>
 }
