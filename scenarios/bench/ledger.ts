@@ -1,8 +1,10 @@
 import { Effect, Layer } from "effect"
-import { sqljsTestLayer } from "../../adapters/store/testing.js"
+import { runMigrations } from "../../adapters/store/migrate.js"
+import * as SqljsClient from "../../adapters/store/sqljs-client.js"
 import { Account, type AccountId } from "../../core/domain/ledger.js"
 import { TransferId, UserId } from "../../core/domain/ids.js"
 import { Ledger, type TransferRequest } from "../../core/ledger.js"
+import { makeSqlFloor } from "./sql-floor.js"
 
 /**
  * `npm run bench -- ledger [transfers] [batch]`: posted transfers per second through the Ledger
@@ -12,18 +14,20 @@ import { Ledger, type TransferRequest } from "../../core/ledger.js"
  * - batched (`Ledger.transferBatch`, `batch` transfers per transaction, default 100): the same work per
  *   transfer with the transaction's cost shared, as TigerBeetle's create_transfers.
  * Target: >= 10,000 per second. CPU time per transfer is printed too: steadier than wall time when
- * the machine is busy.
+ * the machine is busy. Beside the one-per-transaction figure, its SQL floor: the same statements
+ * replayed straight on sql.js and on native SQLite (`sql-floor.ts`), the replay's time taken out.
  */
 const TARGET_PER_SECOND = 10_000
 const USERS = 100
 
-const measure = (label: string, count: number, work: Effect.Effect<void>) =>
+const measure = (label: string, count: number, work: Effect.Effect<void>, replayMs: () => number = () => 0) =>
   Effect.gen(function* () {
     const started = process.hrtime.bigint()
     const cpuStarted = process.cpuUsage()
+    const replayedBefore = replayMs()
     yield* work
     const cpu = process.cpuUsage(cpuStarted)
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9 - (replayMs() - replayedBefore) / 1e3
     const perSecond = Math.round(count / seconds)
     const cpuUs = (cpu.user + cpu.system) / count
     return [
@@ -55,17 +59,28 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
     for (let i = 0; i < 2_000; i++) yield* ledger.transfer(request("warm", i))
     yield* ledger.transferBatch(Array.from({ length: batch }, (_, i) => request("warmb", i)))
 
+    floor.timing = true
     const single = yield* measure("one per transaction", transfers, Effect.gen(function* () {
       for (let i = 0; i < transfers; i++) yield* Effect.orDie(ledger.transfer(request("s", i)))
-    }))
+    }), floor.replayMs)
+    floor.timing = false
+    floor.flush()
+    const perTransfer = (ms: number) => (ms * 1000) / transfers
+    const floorLines = [
+      `ledger one per transaction: ${(floor.statements() / transfers).toFixed(1)} statements per transfer, transaction control included (the CPU figure above includes the floor's replay)`,
+      `ledger one per transaction: SQL floor on sql.js ${perTransfer(floor.sqljsMs()).toFixed(1)} us per transfer (at most ${Math.round(1e6 / perTransfer(floor.sqljsMs()))}/s), on native SQLite ${perTransfer(floor.nativeMs()).toFixed(1)} us (at most ${Math.round(1e6 / perTransfer(floor.nativeMs()))}/s)`
+    ]
     const batched = yield* measure(`batches of ${batch}`, transfers, Effect.gen(function* () {
       for (let i = 0; i < transfers; i += batch) {
         const results = yield* Effect.orDie(ledger.transferBatch(Array.from({ length: Math.min(batch, transfers - i) }, (_, k) => request("b", i + k))))
         if (results.some((r) => r._tag === "Left")) return yield* Effect.dieMessage("a benchmark transfer was refused")
       }
     }))
-    return [...single, ...batched]
+    return [...single, ...floorLines, ...batched]
   })
-  const lines = await Effect.runPromise(program.pipe(Effect.provide(Ledger.Default.pipe(Layer.provideMerge(sqljsTestLayer)))))
+  const floor = await makeSqlFloor()
+  const store = Layer.effectDiscard(Effect.orDie(runMigrations())).pipe(Layer.provideMerge(Layer.orDie(SqljsClient.layer({ observer: floor.observer }))))
+  const lines = await Effect.runPromise(program.pipe(Effect.provide(Ledger.Default.pipe(Layer.provideMerge(store)))))
+  floor.close()
   process.stdout.write(lines.join("\n") + "\n")
 }

@@ -3,10 +3,10 @@
  * module exporting `run(args)`; the list below is the whole catalogue.
  */
 const benches: Record<string, { readonly about: string; readonly load: () => Promise<{ run: (args: ReadonlyArray<string>) => Promise<void> }> }> = {
-  ledger: { about: "posted transfers per second through the ledger on in-memory sql.js, one per transaction and batched [transfers] [batch]", load: () => import("./ledger.js") },
+  ledger: { about: "posted transfers per second through the ledger on in-memory sql.js, one per transaction (with its SQL floor on sql.js and native SQLite) and batched [transfers] [batch]", load: () => import("./ledger.js") },
   hil: { about: "CRT-591 status exchanges driver to emulator over a socat pty: overhead p50/p99, memory [exchanges]", load: () => import("./hil.js") },
   store: { about: "durable embedded store vs PostgreSQL: ledger tx/s with concurrent writers, fsyncs/tx [seconds] [writers]", load: () => import("./store.js") },
-  sim: { about: "fleet simulator at scale: wall time, peak RSS, journeys/s, time compression [kiosks] [days] [customers/kiosk/day] [seed] [spans] [no-audit] [sql-floor]", load: () => import("./sim.js") },
+  sim: { about: "fleet simulator at scale: journeys/s, CPU per journey, statements per journey, the SQL floor of the same statements on sql.js and native SQLite and the ratio to it, peak RSS [kiosks] [days] [customers/kiosk/day] [seed] [spans] [no-audit] [no-floor]", load: () => import("./sim.js") },
   crash: { about: "SIGKILL a writer on the durable store and check every acknowledged transaction survives [kills] [seed]", load: () => import("./crash.js") }
 }
 
