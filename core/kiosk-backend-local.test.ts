@@ -102,7 +102,7 @@ const signIn = (kioskId: KioskId, n: number) =>
     return yield* backend.verifyCode(sent.challengeId, yield* codeFor(sent.challengeId))
   })
 
-const okReport: ReportedState = { deviceStatus: "ok", stackerLevel: "ok", binCount: 0, printerStatus: "ok", softwareVersion: "test/1" }
+const okReport: ReportedState = { deviceStatus: "ok", stackerLevel: "ok", stackerCount: 20, binCount: 0, unidentifiedCaptures: 0, printerStatus: "ok", softwareVersion: "test/1" }
 
 describe("KioskBackendLocal", () => {
   it.effect("registers a new number, identifies a known one, and maps code refusals", () =>
@@ -232,8 +232,17 @@ describe("KioskBackendLocal", () => {
       expect(heartbeat.delta).toEqual([])
 
       yield* twins.setDesired(kioskA, { enabled: false })
-      expect(yield* backend.reportState({ ...okReport, deviceStatus: "Jam", stackerLevel: "empty" })).toMatchObject({ version: 2, enabled: false })
-      expect((yield* twins.get(kioskA)).reported).toMatchObject({ deviceStatus: "fault", stackerLevel: 0 })
+      expect(yield* backend.reportState({ ...okReport, deviceStatus: "Jam", stackerLevel: "empty", stackerCount: 0 })).toMatchObject({ version: 2, enabled: false })
+      expect((yield* twins.get(kioskA)).reported).toMatchObject({ deviceStatus: "fault", stackerLevel: 0, stackerSensed: "empty" })
+
+      // A unit that only senses a level reports no count: the twin compares emptiness with the server's
+      // count, and a card captured unidentified shows in the delta.
+      yield* backend.reportState({ ...okReport, stackerCount: null, stackerLevel: "low", unidentifiedCaptures: 1, binCount: 1 })
+      const sensed = yield* twins.get(kioskA)
+      expect(sensed.reported).toMatchObject({ stackerLevel: null, stackerSensed: "low", unidentifiedCaptures: 1 })
+      expect(sensed.delta.map((d) => [d.field, d.desired, d.reported])).toEqual([["binCards", "0", "1"], ["unidentifiedCaptures", "0", "1"]])
+      yield* backend.reportState({ ...okReport, stackerCount: null, stackerLevel: "empty" })
+      expect((yield* twins.get(kioskA)).delta.find((d) => d.field === "stackerCards")).toMatchObject({ desired: "20", reported: '"empty"' })
 
       // A fresh agent for the same kiosk (a restart) reports past what the old one stored.
       const restarted = yield* backendOf(kioskA)

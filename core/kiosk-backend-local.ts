@@ -253,7 +253,6 @@ const make = (kioskId: KioskId) =>
 
     const reportState = (reported: ReportedState): Effect.Effect<DesiredState, BackendRefused> =>
       Effect.gen(function* () {
-        const counts = yield* refused(kiosks.counts(kioskId))
         if (applied === undefined) {
           const twin = yield* refused(twins.get(kioskId))
           applied = { desiredVersion: 0, enabled: twin.desired.enabled, returnDeadlineDays: twin.desired.returnDeadlineDays, config: twin.desired.config }
@@ -261,11 +260,12 @@ const make = (kioskId: KioskId) =>
         }
         const state: TwinReport = {
           deviceStatus: deviceStatusOf(reported),
-          // The card unit only knows a level. Until the port carries the kiosk's own count, an empty
-          // stacker reports 0 and otherwise the count the server recorded; a device that says empty
-          // while the server counts cards shows up in the twin's delta.
-          stackerLevel: reported.stackerLevel === "empty" ? 0 : counts.stackerCards,
+          // The kiosk's own count where its unit can tell (the twin's delta compares it with the server's);
+          // a unit that only senses a level reports null and the delta compares emptiness.
+          stackerLevel: reported.stackerCount === null ? null : Math.max(0, reported.stackerCount),
+          stackerSensed: reported.stackerLevel,
           binCount: Math.max(0, reported.binCount),
+          unidentifiedCaptures: Math.max(0, reported.unidentifiedCaptures),
           softwareVersion: reported.softwareVersion,
           appliedDesiredVersion: applied.desiredVersion,
           enabled: applied.enabled,

@@ -1,4 +1,4 @@
-import { Clock, Context, Effect, Either, Option } from "effect"
+import { Clock, Context, Effect, Either, Option, Ref } from "effect"
 import { type CardUid, OrderId, type OfferId } from "./domain/ids.js"
 import { AbortOrder, DeliverOrder, type Abortion, type Delivery, type Medium, type Placement } from "./domain/order.js"
 import type { CardReturn } from "./domain/card.js"
@@ -98,6 +98,13 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
     /** Best effort: a card that must not leave the unit goes to the bin. */
     const captureQuietly = Effect.ignore(unit.capture)
 
+    /** Cards captured since start-up that the server never recorded (reported in the twin). */
+    const unidentifiedCaptures = yield* Ref.make(0)
+    /** Captures a card the server will not hear of, counting it when the unit took it. */
+    const captureUnidentified = Effect.flatMap(Effect.either(unit.capture), (captured) =>
+      Either.isRight(captured) ? Ref.update(unidentifiedCaptures, (n) => n + 1) : Effect.void
+    )
+
     const writeCoupon = (coupons: ReadonlyArray<CardCoupon>) =>
       Effect.gen(function* () {
         const blocks = encodeCard(coupons)
@@ -132,14 +139,16 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
         // A card already in the transport (pushed in at the gate, or left by a fault) would be carried
         // to the RF position instead of a blank one: it goes to the bin first.
         const before = yield* Effect.either(unit.status)
-        if (Either.isRight(before) && before.right.position !== "none") yield* captureQuietly
+        if (Either.isRight(before) && before.right.position !== "none") yield* captureUnidentified
         // An RF transmission error on activation is usually momentary; a card that cannot be identified
         // goes to the bin without the server ever hearing of it (its stacker and bin counts then drift
         // from the unit's), so it is worth two more tries.
         const activate = unit.activate.pipe(Effect.retry({ times: ACTIVATE_RETRIES, while: (error) => error._tag === "RfFailure" }))
-        const dispensed = yield* Effect.either(Effect.zipRight(unit.dispenseToRf, activate))
+        const picked = yield* Effect.either(unit.dispenseToRf)
+        const dispensed = Either.isLeft(picked) ? Either.left(picked.left) : yield* Effect.either(activate)
         if (Either.isLeft(dispensed)) {
-          yield* captureQuietly
+          // A card that reached the RF position but could not be identified is one the server never hears of.
+          yield* Either.isRight(picked) ? captureUnidentified : captureQuietly
           return yield* deviceFailed(orderId, "card", dispensed.left, null)
         }
         const uid = dispensed.right.uid
@@ -255,10 +264,13 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
     const reportState: Effect.Effect<DesiredState, BackendRefused | BackendUnavailable> = Effect.gen(function* () {
       const status = yield* Effect.either(unit.status)
       const binCount = yield* Effect.orElseSucceed(unit.binCount, () => -1)
+      const stackerCount = yield* Effect.orElseSucceed(unit.stackerCount, () => null)
       return yield* backend.reportState({
         deviceStatus: Either.isRight(status) ? (status.right.binFull ? "bin-full" : "ok") : status.left._tag,
         stackerLevel: Either.isRight(status) ? status.right.stacker : "empty",
+        stackerCount,
         binCount,
+        unidentifiedCaptures: yield* Ref.get(unidentifiedCaptures),
         printerStatus: yield* printerStatusText,
         softwareVersion: config.softwareVersion
       })
@@ -280,13 +292,15 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
       const status = yield* Effect.either(unit.status)
       if (Either.isLeft(status) || status.right.position === "none") return "none" as const
       const card = yield* Effect.either(unit.activate)
+      let recorded = false
       let returned = false
       if (Either.isRight(card)) {
         const uid = card.right.uid
-        const inFlight = (yield* journal.all).some((entry) => entry.cardUid === uid)
-        if (!inFlight) returned = Either.isRight(yield* Effect.either(backend.returnCard(uid)))
+        // A card of an order in flight is recorded with the server: `reconcile` retains it.
+        recorded = (yield* journal.all).some((entry) => entry.cardUid === uid)
+        if (!recorded) returned = recorded = Either.isRight(yield* Effect.either(backend.returnCard(uid)))
       }
-      yield* captureQuietly
+      yield* recorded ? captureQuietly : captureUnidentified
       return returned ? ("returned" as const) : ("captured" as const)
     })
 

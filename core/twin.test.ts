@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Stream, TestClock } from "effect"
+import { Chunk, Effect, Layer, Schema, Stream, TestClock } from "effect"
 import { testStores } from "../adapters/store/testing.js"
 import { Catalog } from "./catalog.js"
 import { KioskId, MerchantId, OfferId, RegionId } from "./domain/ids.js"
-import type { ReportedState } from "./domain/twin.js"
+import { ReportedState } from "./domain/twin.js"
 import { Institutions } from "./institutions.js"
 import { Kiosks } from "./kiosks.js"
 import { Ledger } from "./ledger.js"
@@ -21,7 +21,9 @@ const other = KioskId.make("ksk_2")
 const inSync: ReportedState = {
   deviceStatus: "ok",
   stackerLevel: 0,
+  stackerSensed: "empty",
   binCount: 0,
+  unidentifiedCaptures: 0,
   softwareVersion: "1.0.0",
   appliedDesiredVersion: 1,
   enabled: true,
@@ -120,6 +122,7 @@ for (const store of testStores) {
           const invalid: ReadonlyArray<readonly [number, ReportedState]> = [
             [0, inSync],
             [3, { ...inSync, stackerLevel: -1 }],
+            [3, { ...inSync, unidentifiedCaptures: -1 }],
             [3, { ...inSync, softwareVersion: "" }],
             [3, { ...inSync, returnDeadlineDays: 0 }]
           ]
@@ -128,6 +131,12 @@ for (const store of testStores) {
           expect(fault.reported?.deviceStatus).toBe("fault")
         })
       ))
+
+    it.effect("a report stored before the stacker sensor and unidentified captures were reported still reads", () =>
+      Effect.sync(() => {
+        const { stackerSensed: _sensed, unidentifiedCaptures: _captures, ...older } = inSync
+        expect(Schema.decodeUnknownSync(Schema.parseJson(ReportedState))(JSON.stringify(older))).toEqual({ ...inSync, stackerSensed: "ok" })
+      }))
 
     it.effect("canonical JSON ignores key order", () =>
       Effect.sync(() => {

@@ -52,8 +52,11 @@ export const twinDelta = (
   compare("catalogVersion", desired.catalogVersion ?? regionCatalogVersion, reported?.catalogVersion)
   const keys = [...new Set([...Object.keys(desired.config), ...Object.keys(reported?.config ?? {})])].sort()
   for (const key of keys) compare(`config.${key}`, desired.config[key], reported?.config[key])
-  compare("stackerCards", counts.stackerCards, reported?.stackerLevel)
+  if (reported === null || reported.stackerLevel !== null) compare("stackerCards", counts.stackerCards, reported?.stackerLevel)
+  // A unit that cannot count can still contradict the server: empty while the server counts cards, or not.
+  else if ((reported.stackerSensed === "empty") !== (counts.stackerCards === 0)) compare("stackerCards", counts.stackerCards, reported.stackerSensed)
   compare("binCards", counts.binCards, reported?.binCount)
+  if (reported !== null && reported.unidentifiedCaptures > 0) compare("unidentifiedCaptures", 0, reported.unidentifiedCaptures)
   return differences
 }
 
@@ -77,7 +80,8 @@ const COUNT_MAX = 1_000_000
 
 const checkReport = (version: number, state: ReportedState): InvalidRequest | undefined => {
   if (!Number.isSafeInteger(version) || version < 1) return new InvalidRequest({ reason: `report version must be a whole number from 1 up, got ${version}` })
-  for (const [field, n] of [["stackerLevel", state.stackerLevel], ["binCount", state.binCount], ["catalogVersion", state.catalogVersion], ["appliedDesiredVersion", state.appliedDesiredVersion]] as const) {
+  const counted = [["binCount", state.binCount], ["unidentifiedCaptures", state.unidentifiedCaptures], ["catalogVersion", state.catalogVersion], ["appliedDesiredVersion", state.appliedDesiredVersion]] as const
+  for (const [field, n] of state.stackerLevel === null ? counted : ([["stackerLevel", state.stackerLevel], ...counted] as const)) {
     if (!Number.isSafeInteger(n) || n < 0 || n > (field === "catalogVersion" || field === "appliedDesiredVersion" ? Number.MAX_SAFE_INTEGER : COUNT_MAX)) {
       return new InvalidRequest({ reason: `reported ${field} must be a whole number, 0 or more, got ${n}` })
     }

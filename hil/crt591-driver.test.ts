@@ -35,6 +35,8 @@ describe.each(wirings)("CRT-591 driver against the emulator (%s)", (wiring) => {
       const { unit, emulator } = yield* crt591Rig_()
       expect((yield* unit.initialise("hold")).firmware).toBe("CRT-591-EMU V1.00")
       expect(yield* unit.status).toEqual({ position: "none", stacker: "ok", binFull: false })
+      // The unit senses a level, it cannot count: the driver says so rather than guess.
+      expect(yield* unit.stackerCount).toBeNull()
       yield* unit.dispenseToRf
       expect((yield* unit.status).position).toBe("rf")
       const card = yield* unit.activate

@@ -241,7 +241,9 @@ export const makeCardUnit = (crt: Crt591Link, timing: Crt591Timing = defaultTimi
           : Effect.succeed(count)
       }),
       Effect.withSpan("CardUnit.binCount")
-    )
+    ),
+    // A CRT-591 senses only empty and pre-empty (ST1); it has no stacker counter to ask.
+    stackerCount: Effect.succeed(null)
   }
 }
 

@@ -242,7 +242,9 @@ const makePort = (unit: CardUnitModel): CardUnitService => {
           return true
         })),
 
-    binCount: Effect.sync(() => unit.binCards)
+    binCount: Effect.sync(() => unit.binCards),
+    // The sim knows its count (the real unit only senses empty and pre-empty).
+    stackerCount: Effect.sync(() => unit.stackerCards)
   }
 }
 

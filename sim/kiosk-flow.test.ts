@@ -183,6 +183,25 @@ describe("kiosk flow over sim hardware and the in-process backend", () => {
       })
     ))
 
+  it("reports its stacker count and a dispensed card it could not identify, which the twin shows against the server's counts", () =>
+    scenario((services) =>
+      Effect.gen(function* () {
+        const kiosk = yield* kioskOf(kioskA)
+        const session = yield* signIn(services, kiosk, 10)
+        yield* kiosk.unit.setFault("card.rf", always)
+        const outcome = yield* buy(kiosk, session, "card")
+        expect(outcome._tag === "DeviceFailed" && outcome.error._tag).toBe("RfFailure")
+        yield* kiosk.flow.reportState
+        const twin = yield* services.twins.get(kioskA)
+        expect(twin.reported).toMatchObject({ stackerLevel: 19, stackerSensed: "low", binCount: 1, unidentifiedCaptures: 1 })
+        expect(twin.delta.filter((d) => ["stackerCards", "binCards", "unidentifiedCaptures"].includes(d.field)).map((d) => [d.field, d.desired, d.reported])).toEqual([
+          ["stackerCards", "20", "19"],
+          ["binCards", "0", "1"],
+          ["unidentifiedCaptures", "0", "1"]
+        ])
+      })
+    ))
+
   it("prints on paper, and aborts without paper until the roll is changed", () =>
     scenario((services) =>
       Effect.gen(function* () {

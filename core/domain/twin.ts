@@ -27,12 +27,23 @@ export type DesiredState = typeof DesiredState.Type
 export const DeviceStatus = Schema.Literal("ok", "degraded", "fault", "maintenance")
 export type DeviceStatus = typeof DeviceStatus.Type
 
+/** What a stacker's sensors say, where the unit cannot count its cards. */
+export const StackerSensed = Schema.Literal("empty", "low", "ok")
+export type StackerSensed = typeof StackerSensed.Type
+
 export const ReportedState = Schema.Struct({
   deviceStatus: DeviceStatus,
-  /** Blank cards the kiosk counts in its stacker. */
-  stackerLevel: Schema.Int,
+  /** Blank cards the kiosk counts in its stacker; null when its unit only senses a level (`stackerSensed`). */
+  stackerLevel: Schema.NullOr(Schema.Int),
+  /** The stacker's sensors (reports stored before this field existed read as "ok"). */
+  stackerSensed: Schema.optionalWith(StackerSensed, { default: () => "ok" }),
   /** Cards the kiosk counts in its capture bin. */
   binCount: Schema.Int,
+  /**
+   * Cards the kiosk captured without the server recording them (no UID read, or a card the server does
+   * not know): why the server's counts and the kiosk's differ. Older reports read as 0.
+   */
+  unidentifiedCaptures: Schema.optionalWith(Schema.Int, { default: () => 0 }),
   softwareVersion: Schema.String,
   /** The desired version the kiosk has applied, and what it applied. */
   appliedDesiredVersion: Schema.Int,

@@ -89,6 +89,8 @@ export interface CardUnitService {
   readonly awaitInserted: (timeoutMs: number) => Effect.Effect<boolean, CardUnitError>
   /** The unit's own capture-bin counter. */
   readonly binCount: Effect.Effect<number, CardUnitError>
+  /** Blank cards in the stacker, where the unit can count them; null where it only senses a level (ST1). */
+  readonly stackerCount: Effect.Effect<number | null, CardUnitError>
 }
 
 export class CardUnit extends Context.Tag("ecoupon/CardUnit")<CardUnit, CardUnitService>() {}

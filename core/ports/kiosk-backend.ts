@@ -48,14 +48,29 @@ export interface OrderRequest {
   readonly medium: Medium
 }
 
-/** The kiosk's reported state (twin). */
-export interface ReportedState {
-  readonly deviceStatus: string
-  readonly stackerLevel: "empty" | "low" | "ok"
-  readonly binCount: number
-  readonly printerStatus: string
-  readonly softwareVersion: string
-}
+/**
+ * The kiosk's reported state (twin), as the kiosk sends it. A schema, so the HTTP API carries the same
+ * shape the in-process layer takes.
+ */
+export const ReportedState = Schema.Struct({
+  /** "ok", "bin-full", or the card unit's error tag (Jam, NotInitialised, Offline…). */
+  deviceStatus: Schema.String,
+  /** What the stacker's sensors say. */
+  stackerLevel: Schema.Literal("empty", "low", "ok"),
+  /** Blank cards in the stacker where the unit counts them (the sim unit); null where it only senses a level (a CRT-591). */
+  stackerCount: Schema.NullOr(Schema.Int),
+  /** The unit's capture-bin counter; -1 when the unit could not be asked. */
+  binCount: Schema.Int,
+  /**
+   * Cards this agent captured since it started without the server recording them: no UID could be read
+   * (an RF failure), or the server did not know the card. The server's stacker and bin counts drift
+   * from the unit's by these.
+   */
+  unidentifiedCaptures: Schema.Int,
+  printerStatus: Schema.String,
+  softwareVersion: Schema.String
+})
+export type ReportedState = typeof ReportedState.Type
 
 /** What operators want the kiosk to be: it answers every report. */
 export interface DesiredState {
