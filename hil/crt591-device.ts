@@ -35,6 +35,12 @@ export interface DeviceConfig {
   readonly initMs: number
   readonly moveMs: number
   readonly rfMs: number
+  /**
+   * Until the first Init, answer every other command (status, counters, version queries included)
+   * with B0 "not initialised", as some units do right after power-on. Off: status and the query
+   * commands answer before Init, as the manual's examples show.
+   */
+  readonly refusesBeforeInit: boolean
 }
 
 export const defaultDeviceConfig: DeviceConfig = {
@@ -47,7 +53,8 @@ export const defaultDeviceConfig: DeviceConfig = {
   uidSeed: 1,
   initMs: 800,
   moveMs: 400,
-  rfMs: 20
+  rfMs: 20,
+  refusesBeforeInit: false
 }
 
 /** Mechanical faults armed on the device: each fires once, on the Nth command of its kind. */
@@ -115,6 +122,7 @@ export class Crt591Device {
       this.faults.sensorAtCommand = undefined
       return negative("12")
     }
+    if (this.config.refusesBeforeInit && !this.initialised && command.cm !== Cm.init) return negative("B0")
     switch (command.cm) {
       case Cm.init:
         return this.init(command.pm, positive, negative)

@@ -36,6 +36,7 @@ describe.skipIf(!socatAvailable)("CRT-591 bench suite against the emulator over 
       expect(report.results.filter((r) => r.verdict === "FAIL")).toEqual([])
       for (const id of ["card.dispense", "rf.activate", "rf.write-read", "card.present", "card.capture-rf"]) expect(v[id], id).toBe("SKIP")
       expect(report.results.find((r) => r.id === "card.dispense")?.detail).toContain("--allow-dispense 1")
+      expect(report.results.find((r) => r.id === "status")?.detail).toBe('before Init, status: card none, stacker ok, bin not full; firmware: "CRT-591-EMU V1.00"; bin counter: "000"')
       expect(v["line.bad-bcc"]).toBe("PASS")
       expect(v["refuse.undefined"]).toBe("PASS")
       expect(emulator.device.stackerCards).toBe(50)
@@ -53,6 +54,19 @@ describe.skipIf(!socatAvailable)("CRT-591 bench suite against the emulator over 
       expect(emulator.device.binCards).toBe(2)
       expect(emulator.device.position).toBe("none")
       expect(emulator.device.frontEntry).toBe(false)
+    })
+  )
+
+  it.scopedLive("passes against a unit that refuses everything but Init right after power-on, and says what it answered", () =>
+    Effect.gen(function* () {
+      const { path, emulator } = yield* crt591OnPty({ wireTiming: false, userTakesAfterMs: null, device: { refusesBeforeInit: true } })
+      const report = yield* runCrt591Bench({ path }, { allowDispense: 2, takeTimeoutMs: 300 })
+      expect(report.results.filter((r) => r.verdict !== "PASS").map((r) => `${r.id} ${r.verdict} ${r.detail}`)).toEqual([])
+      expect(report.results.find((r) => r.id === "status")?.detail).toBe(
+        "before Init, status: refused with EB0 (not initialised (send Init first)); firmware: refused with EB0 (not initialised (send Init first)); bin counter: refused with EB0 (not initialised (send Init first))"
+      )
+      expect(report.results.find((r) => r.id === "status.after-init")?.detail).toBe("card none, stacker ok, bin not full")
+      expect([emulator.device.stackerCards, emulator.device.binCards, emulator.device.position]).toEqual([48, 2, "none"])
     })
   )
 

@@ -1,6 +1,7 @@
 import { Effect, Option } from "effect"
-import type { CardUnitService } from "../../core/ports/card-unit.js"
-import { asciiText, Cm, encodeCommand, StatusPm } from "../crt591-codec.js"
+import type { CardUnitError, CardUnitService } from "../../core/ports/card-unit.js"
+import { asciiText, BinCounterPm, Cm, decodeStatus, encodeCommand, errorMeaning, type PositiveReply, StatusPm } from "../crt591-codec.js"
+import { unitError } from "../crt591-driver.js"
 import type { Crt591Link } from "../crt591-link.js"
 import { type Check, expectThat, Mismatch, skip } from "./suite.js"
 
@@ -80,16 +81,43 @@ export const crt591Checks = (crt: Crt591Link, unit: CardUnitService, options: Cr
       return `refused with E${code}`
     })
 
+  /**
+   * What the unit says to one query before Init: an answer, or B0 "not initialised" (some units refuse
+   * everything but Init right after power-on). Any other refusal fails the check with its typed error.
+   */
+  const beforeInit = (what: string, cm: number, pm: number, describe: (reply: PositiveReply) => Effect.Effect<string, Mismatch>) =>
+    Effect.flatMap(crt.exchange(cm, pm, new Uint8Array(0), 2000), (reply): Effect.Effect<string, Mismatch | CardUnitError> =>
+      reply._tag === "Positive"
+        ? Effect.map(describe(reply), (text) => `${what} ${text}`)
+        : reply.code === "B0"
+          ? Effect.succeed(`${what} refused with EB0 (${errorMeaning("B0")})`)
+          : Effect.fail(unitError(crt.device, reply.code))
+    )
+  const statusText = (reply: PositiveReply) => {
+    const s = decodeStatus(reply.status)
+    return "invalid" in s ? Effect.fail(new Mismatch({ detail: s.invalid })) : Effect.succeed(`card ${s.position}, stacker ${s.stacker}, bin ${s.binFull ? "full" : "not full"}`)
+  }
+
   const checks: Array<Check<never>> = [
     {
       id: "status",
-      title: "Status is ACKed and answered with status bytes from the manual's table",
-      run: Effect.map(unit.status, (s) => `card ${s.position}, stacker ${s.stacker}, bin ${s.binFull ? "full" : "not full"}`)
+      title: "Before Init, status (and the firmware and bin-counter queries) are answered, or refused as not initialised (EB0)",
+      run: Effect.gen(function* () {
+        const status = yield* beforeInit("status:", Cm.status, StatusPm.basic, statusText)
+        const firmware = yield* beforeInit("firmware:", Cm.firmware, 0x30, (r) => Effect.succeed(`"${asciiText(r.data).trim()}"`))
+        const bin = yield* beforeInit("bin counter:", Cm.binCounter, BinCounterPm.read, (r) => Effect.succeed(`"${asciiText(r.data).trim()}"`))
+        return `before Init, ${status}; ${firmware}; ${bin}`
+      })
     },
     {
       id: "init",
       title: "Init (leaving any card where it is) resets the unit and names its firmware",
       run: Effect.map(unit.initialise("leave"), ({ firmware }) => `firmware "${firmware}"`)
+    },
+    {
+      id: "status.after-init",
+      title: "After Init, status is answered with status bytes from the manual's table",
+      run: Effect.map(unit.status, (s) => `card ${s.position}, stacker ${s.stacker}, bin ${s.binFull ? "full" : "not full"}`)
     },
     {
       id: "firmware",
