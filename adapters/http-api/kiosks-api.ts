@@ -49,7 +49,11 @@ const TEXT_MAX = 100
 export const ReportedStateBody = Schema.Struct({
   deviceStatus: Schema.String.pipe(Schema.maxLength(TEXT_MAX)),
   stackerLevel: Schema.Literal("empty", "low", "ok"),
-  binCount: Schema.Int.pipe(Schema.between(0, 1_000_000)),
+  /** Null where the unit only senses a level (a CRT-591). */
+  stackerCount: Schema.NullOr(Schema.Int.pipe(Schema.between(0, 1_000_000))),
+  /** -1 when the kiosk could not ask its unit. */
+  binCount: Schema.Int.pipe(Schema.between(-1, 1_000_000)),
+  unidentifiedCaptures: Schema.Int.pipe(Schema.between(0, 1_000_000)),
   printerStatus: Schema.String.pipe(Schema.maxLength(TEXT_MAX)),
   softwareVersion: Schema.String.pipe(Schema.maxLength(TEXT_MAX))
 })

@@ -42,7 +42,7 @@ for (const store of testStores) {
         const aborted = yield* backend.abort(new AbortOrder({ orderId: second.orderId, reason: "customer left" }))
         expect(aborted.reason).toBe("customer left")
 
-        const desired = yield* backend.reportState({ deviceStatus: "ok", stackerLevel: "ok", binCount: 0, printerStatus: "ok", softwareVersion: "test" })
+        const desired = yield* backend.reportState({ deviceStatus: "ok", stackerLevel: "ok", stackerCount: null, binCount: 0, unidentifiedCaptures: 0, printerStatus: "ok", softwareVersion: "test" })
         expect(desired.enabled).toBe(true)
         yield* backend.endSession(session.sessionId)
 
