@@ -34,7 +34,9 @@ describe.skipIf(!chromiumAvailable)("the fleet dashboard in Chromium", () => {
       yield* twins.report(deployment.kiosk1, twin.reportedVersion + 1, {
         deviceStatus: "ok",
         stackerLevel: deployment.stackerCards,
+        stackerSensed: "ok",
         binCount: 0,
+        unidentifiedCaptures: 0,
         softwareVersion: "agent 1.0.0",
         appliedDesiredVersion: twin.desiredVersion,
         enabled: false,

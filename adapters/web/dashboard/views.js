@@ -84,8 +84,8 @@ const KioskRow = ({ kiosk, nowMs, onEnable }) => {
     <td><span class=${`badge ${status === "unknown" ? "unknown" : status}`}>${status === "unknown" ? "no report" : status}</span></td>
     <${Cell} kiosk=${kiosk} field="enabled"><span class=${`badge ${enabled ? "ok" : "disabled"}`}>${enabled ? "enabled" : "disabled"}</span><//>
     <td>${ago(nowMs, kiosk.twin.lastSeenMs)}</td>
-    <td class="num">${kiosk.stackerCards}<div class="muted">${reported === null ? "" : `device ${reported.stackerLevel}`}</div></td>
-    <td class="num">${kiosk.binCards} / ${kiosk.binCapacity}<div class="muted">${reported === null ? "" : `device ${reported.binCount}`}</div></td>
+    <td class="num">${kiosk.stackerCards}<div class="muted">${reported === null ? "" : `device ${reported.stackerLevel ?? reported.stackerSensed}`}</div></td>
+    <td class="num">${kiosk.binCards} / ${kiosk.binCapacity}<div class="muted">${reported === null ? "" : `device ${reported.binCount}${reported.unidentifiedCaptures > 0 ? `, ${reported.unidentifiedCaptures} unidentified` : ""}`}</div></td>
     <${Cell} kiosk=${kiosk} field="catalogVersion" className="num">${reported?.catalogVersion ?? "–"}<//>
     <td>${reported?.softwareVersion ?? "–"}</td>
     <td>${reported === null
