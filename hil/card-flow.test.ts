@@ -57,6 +57,21 @@ describe.each(wirings)("core kiosk flow on the serial layers (%s)", (wiring) => 
     })
   )
 
+  it.scopedLive("starts cleanly on a unit that refuses everything but Init after power-on, and sells on it", () =>
+    Effect.gen(function* () {
+      const crt = yield* crt591Rig({ wiring, emulator: { userTakesAfterMs: 20, device: { refusesBeforeInit: true } } })
+      const prn = yield* escposRig({ wiring })
+      // What the flow would meet if it asked before Init.
+      expect((yield* Effect.flip(crt.unit.status))._tag).toBe("NotInitialised")
+      const hardware = Layer.mergeAll(Layer.succeed(CardUnit, crt.unit), Layer.succeed(CouponPrinter, prn.printer))
+      const hand: Hand = { willTake: () => Effect.void, returnLastCard: Effect.void }
+      const result = yield* runCardFlowScript(hardware, hand, { cardTakeTimeoutMs: 300, insertWaitMs: 50 })
+      expect(result.startedUp).toBe(true)
+      expect(result.outcomes[0]).toBe(expectedScriptOutcomes[0])
+      expect(crt.emulator.device.initialised).toBe(true)
+    })
+  )
+
   it.scopedLive("aborts with the device's typed error when the stacker is empty", () =>
     Effect.gen(function* () {
       const crt = yield* crt591Rig({ wiring, emulator: { faults: [{ kind: "stacker-empty", at: 1 }] } })

@@ -59,6 +59,9 @@ const crt591 = Command.make(
     initMs: Options.integer("init-ms").pipe(Options.withDefault(800), Options.withDescription("Mechanical time of Init")),
     takeAfterMs: Options.integer("take-after-ms").pipe(Options.withDefault(2000), Options.withDescription("The simulated user takes a presented card after this long")),
     seed: Options.integer("seed").pipe(Options.withDefault(1), Options.withDescription("Seeds the UIDs of the blank cards")),
+    refuseBeforeInit: Options.boolean("refuse-before-init").pipe(
+      Options.withDescription("Answer every command but Init with B0 (not initialised) until the first Init, as some units do right after power-on")
+    ),
     trace: Options.boolean("trace").pipe(Options.withDescription("Log every command and reply"))
   },
   (o) => {
@@ -79,12 +82,12 @@ const crt591 = Command.make(
               wireTiming: !o.noWireTiming,
               userTakesAfterMs: o.takeAfterMs,
               faults: parsed.faults,
-              device: { stackerCards: o.stacker, binCapacity: o.binCapacity, moveMs: o.moveMs, initMs: o.initMs, uidSeed: o.seed },
+              device: { stackerCards: o.stacker, binCapacity: o.binCapacity, moveMs: o.moveMs, initMs: o.initMs, uidSeed: o.seed, refusesBeforeInit: o.refuseBeforeInit },
               log,
               trace: o.trace
             }),
           o.port,
-          `CRT-591 emulator (address ${o.address}, ${o.stacker} cards${parsed.faults.length > 0 ? `, faults ${o.faults}` : ""})`
+          `CRT-591 emulator (address ${o.address}, ${o.stacker} cards${o.refuseBeforeInit ? ", refusing all but Init until initialised" : ""}${parsed.faults.length > 0 ? `, faults ${o.faults}` : ""})`
         )
         const state = () => {
           const d = emulator.device
