@@ -83,20 +83,25 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
         journal.put({ orderId, medium, stage, cardUid, abortReason: abort?.reason ?? null, cardRetained: abort?.retained ?? false, updatedAtMs })
       )
 
-    /** Aborts with the server; if it cannot be reached, the journal keeps the intent for `reconcile`. */
+    /**
+     * Aborts with the server; if it cannot be reached, the journal keeps the intent for `reconcile`.
+     * A retained card is captured only once the journal says so: a power cut after the capture must
+     * not leave a journal that says the card is still out (start-up would take it for handed over).
+     */
     const abortOrder = (orderId: OrderId, medium: Medium, reason: string, retainedCardUid: CardUid | null) =>
       Effect.gen(function* () {
         yield* note(orderId, medium, "aborting", retainedCardUid, { reason, retained: retainedCardUid !== null })
+        if (retainedCardUid !== null) yield* captureQuietly
         const abortion = yield* backend.abort(new AbortOrder({ orderId, reason, ...(retainedCardUid === null ? {} : { retainedCardUid }) }))
         yield* journal.remove(orderId)
         return Option.some(abortion)
       }).pipe(Effect.catchAll(() => Effect.succeed(Option.none<Abortion>())))
 
-    const deviceFailed = (orderId: OrderId, medium: Medium, error: DeviceError | { readonly _tag: "CardUnreadable"; readonly message: string }, retainedCardUid: CardUid | null) =>
-      Effect.map(abortOrder(orderId, medium, `device: ${error._tag}`, retainedCardUid), (abortion): PurchaseOutcome => ({ _tag: "DeviceFailed", error, abortion }))
-
     /** Best effort: a card that must not leave the unit goes to the bin. */
     const captureQuietly = Effect.ignore(unit.capture)
+
+    const deviceFailed = (orderId: OrderId, medium: Medium, error: DeviceError | { readonly _tag: "CardUnreadable"; readonly message: string }, retainedCardUid: CardUid | null) =>
+      Effect.map(abortOrder(orderId, medium, `device: ${error._tag}`, retainedCardUid), (abortion): PurchaseOutcome => ({ _tag: "DeviceFailed", error, abortion }))
 
     /** Cards captured since start-up that the server never recorded (reported in the twin). */
     const unidentifiedCaptures = yield* Ref.make(0)
@@ -163,13 +168,9 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
         const coupon: CardCoupon = { code: placement.couponCode, valuePoints: placement.amountPoints, expiresAtMs: 0 }
         const written = yield* Effect.either(writeCoupon([coupon]))
         const writeFailure = Either.isLeft(written) ? written.left : Either.isLeft(written.right) ? written.right.left : undefined
-        if (writeFailure !== undefined) {
-          yield* captureQuietly
-          return yield* deviceFailed(orderId, "card", writeFailure, uid)
-        }
+        if (writeFailure !== undefined) return yield* deviceFailed(orderId, "card", writeFailure, uid)
         const presented = yield* Effect.either(Effect.zipRight(unit.presentAtGate, unit.awaitTaken(config.cardTakeTimeoutMs)))
         if (Either.isLeft(presented)) {
-          yield* captureQuietly
           if (presented.left._tag === "CardNotTaken") {
             const abortion = yield* abortOrder(orderId, "card", "card not taken", uid)
             return Option.match(abortion, {
@@ -276,41 +277,64 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
       })
     }).pipe(traced("KioskFlow.reportState"))
 
-    /** Finishes or aborts every order the journal says is in flight; what cannot be settled stays. */
-    const reconcile: Effect.Effect<ReadonlyArray<Reconciled>> = Effect.gen(function* () {
-      const entries: ReadonlyArray<InFlightOrder> = yield* journal.all
-      return yield* Effect.forEach(entries, (entry) => reconcileOrder(backend, journal, entry))
-    }).pipe(traced("KioskFlow.reconcile"))
+    /**
+     * Finishes or aborts every order the journal says is in flight; what cannot be settled stays.
+     * `unitInspected`: start-up looked in the unit and dealt with any card it held, so a card-issued
+     * order's card that was not there left with the customer.
+     */
+    const reconcileWith = (unitInspected: boolean): Effect.Effect<ReadonlyArray<Reconciled>> =>
+      Effect.gen(function* () {
+        const entries: ReadonlyArray<InFlightOrder> = yield* journal.all
+        return yield* Effect.forEach(entries, (entry) => reconcileOrder(backend, journal, entry, { cardLeftUnit: unitInspected }))
+      }).pipe(traced("KioskFlow.reconcile"))
 
     /**
-     * A card the unit held at start-up goes to the bin, but first it is identified: a customer's card
-     * swallowed by a fault during its return (a jam drawing it in) is returned with the server, so its
-     * deposit is not charged later for a card that is in the kiosk. A card of an order in flight is
-     * left to `reconcile` (which retains it); an unknown or unreadable one is simply captured.
+     * A card the unit held at start-up goes to the bin, but first it is identified. A card of an order
+     * in flight (or the card an order was dispensing when the power went, whose UID the journal never
+     * got) is journaled as retained before it is captured, and `reconcile` aborts that order. A
+     * customer's card swallowed by a fault during its return (a jam drawing it in) is returned with the
+     * server, so its deposit is not charged later for a card that is in the kiosk. An unknown or
+     * unreadable one is captured and counted as unidentified. `inspected`: the unit was looked in and
+     * every card it held is accounted for.
      */
     const settleLeftCard = Effect.gen(function* () {
       const status = yield* Effect.either(unit.status)
-      if (Either.isLeft(status) || status.right.position === "none") return "none" as const
+      if (Either.isLeft(status)) return { leftCard: "none" as const, inspected: false }
+      if (status.right.position === "none") return { leftCard: "none" as const, inspected: true }
       const card = yield* Effect.either(unit.activate)
-      let recorded = false
-      let returned = false
-      if (Either.isRight(card)) {
-        const uid = card.right.uid
-        // A card of an order in flight is recorded with the server: `reconcile` retains it.
-        recorded = (yield* journal.all).some((entry) => entry.cardUid === uid)
-        if (!recorded) returned = recorded = Either.isRight(yield* Effect.either(backend.returnCard(uid)))
+      if (Either.isLeft(card)) {
+        yield* captureUnidentified
+        return { leftCard: "captured" as const, inspected: false }
       }
-      yield* recorded ? captureQuietly : captureUnidentified
-      return returned ? ("returned" as const) : ("captured" as const)
+      const uid = card.right.uid
+      const entries = yield* journal.all
+      const retain = (entry: InFlightOrder) =>
+        Effect.zipRight(note(entry.orderId, entry.medium, "aborting", uid, { reason: `kiosk restarted during ${entry.stage}`, retained: true }), captureQuietly)
+      const owner = entries.find((entry) => entry.cardUid === uid)
+      if (owner !== undefined) {
+        yield* retain(owner)
+        return { leftCard: "captured" as const, inspected: true }
+      }
+      const picking = entries.find((entry) => entry.medium === "card" && entry.stage === "dispensing" && entry.cardUid === null)
+      if (picking !== undefined && Either.isRight(yield* Effect.either(backend.beginDispense(picking.orderId, uid)))) {
+        yield* retain(picking)
+        return { leftCard: "captured" as const, inspected: true }
+      }
+      const returned = Either.isRight(yield* Effect.either(backend.returnCard(uid)))
+      yield* returned ? captureQuietly : captureUnidentified
+      return { leftCard: returned ? ("returned" as const) : ("captured" as const), inspected: true }
     })
 
     /** Start-up: reset the card unit (holding a card left in it), settle that card, then what was in flight. */
     const startup = Effect.gen(function* () {
       const initialised = yield* Effect.either(unit.initialise("hold"))
-      const leftCard = Either.isRight(initialised) ? yield* settleLeftCard : ("none" as const)
-      const reconciled = yield* reconcile
-      return { initialised: Either.isRight(initialised), leftCard, reconciled }
+      const left = Either.isRight(initialised) ? yield* settleLeftCard : { leftCard: "none" as const, inspected: false }
+      const reconciled = yield* reconcileWith(left.inspected)
+      return { initialised: Either.isRight(initialised), leftCard: left.leftCard, reconciled }
     }).pipe(traced("KioskFlow.startup"))
+
+    /** Settles what is in flight while running (the unit not inspected: an issued card is retained). */
+    const reconcile = reconcileWith(false)
 
     return {
       startup,
