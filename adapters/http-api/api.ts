@@ -6,6 +6,7 @@ import { ProvidersApi } from "./providers-api.js"
 import { OperatorsApi } from "./operators-api.js"
 import { CredentialsApi } from "./credentials-api.js"
 import { FleetApi } from "./fleet-api.js"
+import { MetricsApi } from "./metrics-api.js"
 import { BadRequest, Conflict, Forbidden, Gone, InternalError, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable, Unprocessable } from "./problem.js"
 
 /**
@@ -21,6 +22,7 @@ export class EcouponApi extends HttpApi.make("ecoupon")
   .add(OperatorsApi)
   .add(CredentialsApi)
   .add(FleetApi)
+  .add(MetricsApi)
   // Every endpoint may answer any problem: a refusal's status depends on what the core refuses.
   .addError(BadRequest)
   .addError(Unauthorized)

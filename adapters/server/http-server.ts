@@ -19,7 +19,9 @@ import { FleetHttpLive } from "./fleet-http.js"
 import { dashboardLive, dashboardRouteNames } from "./dashboard-http.js"
 import { MerchantSecrets } from "./credentials/merchant-secrets.js"
 import type { MasterKey } from "./credentials/master-key.js"
-import { requestPipeline } from "./request-pipeline.js"
+import { MetricsHttpLive } from "./metrics-http.js"
+import { ServerMetrics } from "./metrics/server-metrics.js"
+import { RequestObserver, requestPipeline } from "./request-pipeline.js"
 import { routeNamer } from "./route-names.js"
 
 /**
@@ -49,10 +51,13 @@ const extraRoutes = { "/docs": "docs", "/openapi.json": "openapi", ...dashboardR
 /** The API's handlers with what they need of the server itself; the core services come from below. */
 const apiLive = (config: HttpServerConfig) =>
   HttpApiBuilder.api(EcouponApi).pipe(
-    Layer.provide([healthHttpLive(config.storeDescription), KiosksHttpLive, MerchantsHttpLive, ProvidersHttpLive, OperatorsHttpLive, CredentialsHttpLive, FleetHttpLive]),
+    Layer.provide([healthHttpLive(config.storeDescription), KiosksHttpLive, MerchantsHttpLive, ProvidersHttpLive, OperatorsHttpLive, CredentialsHttpLive, FleetHttpLive, MetricsHttpLive]),
     Layer.provide(AuthLive),
     Layer.provide([KioskBackends.Default, ApiKeys.Default, MerchantSecrets.Default])
   )
+
+/** Every answered request counted and timed in the server's metrics (served at /metrics). */
+const metricsObserverLive = Layer.effect(RequestObserver, Effect.map(ServerMetrics, (metrics) => ({ observe: metrics.observe })))
 
 /** Everything the server answers, without a listener: what tests and the serve command share. */
 export const httpAppLive = (config: HttpServerConfig, drain?: Drain) =>
@@ -62,8 +67,9 @@ export const httpAppLive = (config: HttpServerConfig, drain?: Drain) =>
     dashboardLive,
     HttpApiBuilder.middleware(
       requestPipeline({ bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs, nameRoute: routeNamer(EcouponApi, extraRoutes), draining: () => drain?.draining === true })
-    )
-  ).pipe(Layer.provideMerge(apiLive(config)))
+    ),
+    metricsObserverLive
+  ).pipe(Layer.provideMerge(apiLive(config)), Layer.provideMerge(ServerMetrics.Default))
 
 /** The Node listener on host:port. Node's own timeouts bound a slow client before the API sees it. */
 const nodeListener = (server: Server, config: HttpServerConfig) =>

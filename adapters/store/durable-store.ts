@@ -18,6 +18,8 @@ export interface DurableStoreService {
   /** Writes a snapshot now and empties the journal. Holds the lock meanwhile. */
   readonly snapshot: Effect.Effect<void, StoreError | SqlError>
   readonly stats: () => JournalStats
+  /** Tells `listener` how long each commit's fsync took (ms), until the returned function is called (metrics). */
+  readonly onFsync: (listener: (durationMs: number) => void) => () => void
 }
 
 export class DurableStore extends Context.Tag("ecoupon/store/DurableStore")<DurableStore, DurableStoreService>() {}
@@ -107,6 +109,7 @@ export const layer = (
 
       const snapshotAfterBytes = options.snapshotAfterBytes ?? snapshotAfterBytesDefault
       const snapshotWanted = yield* Queue.sliding<void>(1)
+      const fsyncListeners = new Set<(durationMs: number) => void>()
       const writer = yield* makeJournalWriter({
         path: files.journal,
         handle: journal.handle,
@@ -115,6 +118,9 @@ export const layer = (
         lastSeq: recovered.lastSeq,
         onFlushed: (bytes) => {
           if (bytes > snapshotAfterBytes) snapshotWanted.unsafeOffer(undefined)
+        },
+        onFsync: (durationMs) => {
+          for (const listener of fsyncListeners) listener(durationMs)
         }
       })
       const { client, store } = yield* SqljsClient.make(recovered.db, { commitLog: writer })
@@ -154,7 +160,11 @@ export const layer = (
           : Effect.catchAll(snapshot, (error) => Effect.logError(`snapshot on close failed; the journal will be replayed on next open: ${error.message}`))
       )
 
-      const durable: DurableStoreService = { files, snapshot, stats: writer.stats }
+      const onFsync = (listener: (durationMs: number) => void) => {
+        fsyncListeners.add(listener)
+        return () => void fsyncListeners.delete(listener)
+      }
+      const durable: DurableStoreService = { files, snapshot, stats: writer.stats, onFsync }
       return Context.make(SqlClient.SqlClient, client).pipe(Context.add(SqljsStore, store), Context.add(DurableStore, durable))
     })
   ).pipe(Layer.provide(Reactivity.layer))

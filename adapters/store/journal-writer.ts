@@ -57,6 +57,8 @@ export const makeJournalWriter = (options: {
   readonly lastSeq: number
   /** Called after each flush with the journal's size, to trigger snapshots. */
   readonly onFlushed?: (bytes: number) => void
+  /** Called after each commit's fdatasync with how long it took (ms), for metrics. */
+  readonly onFsync?: (durationMs: number) => void
 }): Effect.Effect<JournalWriter, never, Scope.Scope> =>
   Effect.gen(function* () {
     const { handle, path } = options
@@ -92,7 +94,9 @@ export const makeJournalWriter = (options: {
       const bytes = Buffer.concat(batch.records, batch.bytes)
       if (end + bytes.length > allocated) await grow(end + bytes.length)
       await writeAt(bytes, bytes.length, end)
+      const syncStartedMs = performance.now()
       await handle.datasync()
+      options.onFsync?.(performance.now() - syncStartedMs)
     }
 
     const fail = (cause: unknown): void => {
