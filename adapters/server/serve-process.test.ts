@@ -104,7 +104,13 @@ describe("ecoupon serve, signalled", () => {
             if (write.status === "refused" || write.status === "broken") return
           }
         })
-        await new Promise((done) => setTimeout(done, 100 + random.integer(900)))
+        // Kill once this round has had writes answered (a loaded machine answers late), then at a
+        // random moment within the next second, with writes in flight.
+        const before = answered.length
+        for (let waited = 0; answered.length < before + 3 && waited < 30_000; waited += 20) {
+          await new Promise((done) => setTimeout(done, 20))
+        }
+        await new Promise((done) => setTimeout(done, random.integer(1000)))
         server.child.kill("SIGKILL")
         await server.exited
         stop = true
@@ -115,7 +121,7 @@ describe("ecoupon serve, signalled", () => {
         const headers = { authorization: `Bearer ${token ?? ""}` }
         const listed = (await (await fetch(`${server.baseUrl}/v1/ops/institutions`, { headers })).json()) as Array<{ readonly id: string }>
         const stored = new Set(listed.map((institution) => institution.id))
-        expect(answered.length).toBeGreaterThan(KILLS * 5)
+        expect(answered.length).toBeGreaterThanOrEqual(KILLS * 3)
         expect(answered.filter((id) => !stored.has(id))).toEqual([])
         const audit = (await (await fetch(`${server.baseUrl}/v1/ops/audit`, { headers })).json()) as { readonly ok: boolean }
         expect(audit.ok).toBe(true)

@@ -24,6 +24,6 @@ describe("durable store crash safety", () => {
         // The workload must actually have run: a test that kills idle workers proves nothing.
         assert.isAbove(tally.acknowledged, kills * 5)
       }),
-    180_000
+    300_000
   )
 })
