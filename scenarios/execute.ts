@@ -1,6 +1,5 @@
 import { Clock, Effect, Either, Exit, Option } from "effect"
 import { CouponCode, CouponId, MerchantId, type OrderId, RedemptionId, TransferId } from "../core/domain/ids.js"
-import { RedeemCoupon, RollbackRedemption } from "../core/domain/redemption.js"
 import type { PurchaseOutcome } from "../core/kiosk-flow.js"
 import { smsHandler } from "../core/outbox.js"
 import type { KioskSession } from "../core/ports/kiosk-backend.js"
@@ -113,17 +112,17 @@ const redeem = (env: ScenarioEnv, coupon: number, amount: number) =>
     const known = env.registry.coupons[coupon]
     if (known === undefined) return "refused CouponNotFound"
     const redemptionId = RedemptionId.make(`rdm_${String(env.registry.redemptions.length + 1).padStart(4, "0")}_${coupon}`)
-    const result = yield* Effect.either(env.services.redemptions.redeem(new RedeemCoupon({ redemptionId, merchantId: known.merchantId, couponCode: known.code, amount })))
+    const result = yield* Effect.either(env.office.redeem({ redemptionId, merchantId: known.merchantId, couponCode: known.code, amount }))
     if (Either.isLeft(result)) return `refused ${result.left._tag}`
-    env.registry.redemptions.push(redemptionId)
+    env.registry.redemptions.push({ id: redemptionId, merchantId: known.merchantId })
     return `redeemed ${amount}, ${result.right.couponBalanceAfter} left`
   })
 
 const rollback = (env: ScenarioEnv, index: number) =>
   Effect.gen(function* () {
-    const redemptionId = env.registry.redemptions[index]
-    if (redemptionId === undefined) return "refused RedemptionNotFound"
-    const result = yield* Effect.either(env.services.redemptions.rollback(new RollbackRedemption({ redemptionId })))
+    const redemption = env.registry.redemptions[index]
+    if (redemption === undefined) return "refused RedemptionNotFound"
+    const result = yield* Effect.either(env.office.rollback(redemption.id, redemption.merchantId))
     return Either.isLeft(result) ? `refused ${result.left._tag}` : "rolled back"
   })
 
@@ -174,7 +173,7 @@ const passDays = (env: ScenarioEnv, days: number) =>
 const settle = (env: ScenarioEnv) =>
   Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
-    const closed = yield* env.services.settlements.closeAll({ periodEndMs: midnightOf(now) })
+    const closed = yield* env.office.settle(midnightOf(now))
     if (closed.refused.length > 0) return `settlement refused: ${closed.refused.map((r) => `${r.merchantId} ${r.reason}`).join("; ")}`
     const lines = closed.statements.filter((s) => s.lines.length > 0).map((s) => `${s.merchantId} ${s.totalPoints}`)
     return lines.length === 0 ? "no statements" : `statements: ${lines.join(", ")}`
@@ -187,7 +186,7 @@ export const merchantUpdate = (env: ScenarioEnv, command: Extract<Command, { rea
     if (offer === undefined) return "no such offer"
     const updated = { ...offer, pricePoints: command.pricePoints, stock: command.stock }
     yield* env.outside.providers.setCatalog(merchantId, [updated])
-    const pushed = yield* Effect.either(env.services.catalog.upsertFromProvider(merchantId, [updated], { replace: true }))
+    const pushed = yield* Effect.either(env.office.pushCatalog(merchantId, [updated]))
     return Either.isLeft(pushed) ? `refused ${pushed.left._tag}` : "catalog updated"
   })
 
@@ -217,7 +216,7 @@ const grant = (env: ScenarioEnv, customer: number, points: number) =>
     const userId = env.registry.users[customer]
     if (userId === undefined) return "unknown customer"
     const now = yield* Clock.currentTimeMillis
-    const granted = yield* Effect.either(env.services.users.grant(userId, points, TransferId.make(`campaign:${customer}:${now}`)))
+    const granted = yield* Effect.either(env.office.grant(userId, points, TransferId.make(`campaign:${customer}:${now}`)))
     return Either.isLeft(granted) ? `refused ${granted.left._tag}` : `granted ${points}`
   })
 

@@ -1,4 +1,4 @@
-import { Clock, Context, Duration, Effect, Exit, Layer, Random, Schedule, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Random, Schedule, Scope } from "effect"
 import { CoreServicesLive } from "../core/services.js"
 import type { MifareCard } from "../hil/mifare-card.js"
 import { crt591Rig, escposRig } from "../hil/testing/fixtures.js"
@@ -6,7 +6,9 @@ import { servicesFrom } from "../sim/fleet-world.js"
 import { deployment } from "./deployment.js"
 import { openDeploymentStore } from "./deployment-store.js"
 import { emptyRegistry, makeOutside } from "./layer-sim.js"
+import { officeOf } from "./office.js"
 import { makeStation } from "./station.js"
+import { offsetClock } from "./offset-clock.js"
 import type { OpenOptions, ScenarioEnv, ScenarioLayer, Station, System } from "./system.js"
 
 /**
@@ -18,30 +20,6 @@ import type { OpenOptions, ScenarioEnv, ScenarioLayer, Station, System } from ".
  * Devices move in real time, so the deployment's clock is the real clock plus an offset: letting days
  * pass moves the offset, not the wall clock.
  */
-
-const offsetClock = () => {
-  const base = Clock.make()
-  let offsetMs = 0
-  const clock: Clock.Clock = {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => base.unsafeCurrentTimeMillis() + offsetMs,
-    currentTimeMillis: Effect.sync(() => base.unsafeCurrentTimeMillis() + offsetMs),
-    unsafeCurrentTimeNanos: () => base.unsafeCurrentTimeNanos() + BigInt(offsetMs) * 1_000_000n,
-    currentTimeNanos: Effect.sync(() => base.unsafeCurrentTimeNanos() + BigInt(offsetMs) * 1_000_000n),
-    sleep: (duration: Duration.DurationInput) => base.sleep(Duration.decode(duration))
-  }
-  return {
-    clock,
-    /** Starts the deployment's time at `startMs`. */
-    startAt: (startMs: number) => {
-      offsetMs = startMs - base.unsafeCurrentTimeMillis()
-    },
-    advance: (ms: number) =>
-      Effect.sync(() => {
-        offsetMs += ms
-      })
-  }
-}
 
 /** How long the emulator's user waits before taking a presented card. */
 const TAKE_AFTER_MS = 20
@@ -100,7 +78,7 @@ const openSerial = async (options: OpenOptions): Promise<System> => {
           const stations: Array<Station> = []
           for (let k = 0; k < deployment.kiosks.length; k++) stations.push(yield* Scope.extend(serialStation(k, services), scope))
           for (const station of stations) yield* station.flow.startup
-          const env: ScenarioEnv = { layer: "serial", services, outside, stations, registry: emptyRegistry(), advance: time.advance, handMs: TAKE_AFTER_MS }
+          const env: ScenarioEnv = { layer: "serial", services, office: officeOf(services), outside, stations, registry: emptyRegistry(), advance: time.advance, handMs: TAKE_AFTER_MS }
           return env
         })
       )

@@ -5,7 +5,7 @@ import { ProviderGateway } from "../core/ports/provider-gateway.js"
 import { SmsGateway } from "../core/ports/sms-gateway.js"
 import { CoreServicesLive } from "../core/services.js"
 import { type CardFactory, makeCardFactory, type SimCard } from "../sim/card-memory.js"
-import { makeSimCardUnit } from "../sim/card-unit.js"
+import { instantCardUnitTiming, makeSimCardUnit } from "../sim/card-unit.js"
 import { makeSimCarrier } from "../sim/carrier.js"
 import { always, never } from "../sim/faults.js"
 import { type OutsideWorld, servicesFrom, type Services } from "../sim/fleet-world.js"
@@ -17,7 +17,8 @@ import { makeSimSms } from "../sim/sms.js"
 import { VirtualTime } from "../sim/virtual-time.js"
 import { deployment } from "./deployment.js"
 import { openDeploymentStore, providerCatalogs } from "./deployment-store.js"
-import { makeStation } from "./station.js"
+import { officeOf } from "./office.js"
+import { makeStation, type StationParts } from "./station.js"
 import type { OpenOptions, Registry, ScenarioEnv, ScenarioLayer, Station, System } from "./system.js"
 
 /**
@@ -47,8 +48,20 @@ export const makeOutside = (seed: number) =>
 
 export const emptyRegistry = (): Registry => ({ users: deployment.phones.map(() => undefined), coupons: [], cards: [], redemptions: [] })
 
+/** How a kiosk's sim devices move: on virtual time their mechanics cost nothing; in real time (the http layer) they are instant. */
+export interface SimStationOptions {
+  /** The card unit's and printer's mechanics take no time at all. */
+  readonly instant: boolean
+  /** How long the customer takes to pick a card from the gate. */
+  readonly takeAfterMs: number
+  /** The kiosk's backend, when not the in-process one. */
+  readonly backend?: StationParts["backend"]
+}
+
+const virtualStation: SimStationOptions = { instant: false, takeAfterMs: 1_000 }
+
 /** One kiosk's sim card unit and printer, the customer's hand through the unit's control. */
-const simStation = (index: number, seed: number, cards: CardFactory, services: Services) =>
+export const simStation = (index: number, seed: number, cards: CardFactory, services: Services, options: SimStationOptions = virtualStation) =>
   Effect.gen(function* () {
     const id = deployment.kiosks[index] ?? deployment.kiosks[0]
     const unit = yield* makeSimCardUnit({
@@ -57,10 +70,11 @@ const simStation = (index: number, seed: number, cards: CardFactory, services: S
       stackerCards: deployment.stackerCards,
       stackerCapacity: 250,
       binCapacity: deployment.binCapacity,
-      takeAfterMs: 1_000,
-      takenKeptMax: 16
+      takeAfterMs: options.takeAfterMs,
+      takenKeptMax: 16,
+      ...(options.instant ? { timing: instantCardUnitTiming } : {})
     })
-    const printer = yield* makeSimPrinter({ seed: deriveSeed(seed, `kiosk:${id}:printer`), pagesKeptMax: 4 })
+    const printer = yield* makeSimPrinter({ seed: deriveSeed(seed, `kiosk:${id}:printer`), pagesKeptMax: 4, ...(options.instant ? { printMsPerMm: 0 } : {}) })
     return yield* makeStation(
       {
         index,
@@ -68,13 +82,14 @@ const simStation = (index: number, seed: number, cards: CardFactory, services: S
         cardUnit: unit.port,
         printer: printer.port,
         hand: {
-          willTake: (take) => unit.control.planHandOver(take ? { _tag: "Take", afterMs: 1_000 } : { _tag: "Leave" }),
+          willTake: (take) => unit.control.planHandOver(take ? { _tag: "Take", afterMs: options.takeAfterMs } : { _tag: "Leave" }),
           takeLast: Effect.map(unit.control.drainTaken, (taken) => taken.at(-1)),
           offer: (card) => unit.control.insertAtGate(card as SimCard)
         },
         // The operator clears a jam: the knob off, then the unit initialised again.
         setJam: (on) =>
-          on ? unit.control.setFault("card.jam", always) : Effect.zipRight(unit.control.setFault("card.jam", never), Effect.ignore(unit.port.initialise("hold")))
+          on ? unit.control.setFault("card.jam", always) : Effect.zipRight(unit.control.setFault("card.jam", never), Effect.ignore(unit.port.initialise("hold"))),
+        ...(options.backend !== undefined ? { backend: options.backend } : {})
       },
       services
     )
@@ -101,7 +116,7 @@ const openSim = async (options: OpenOptions): Promise<System> => {
         const stations: Array<Station> = []
         for (let k = 0; k < deployment.kiosks.length; k++) stations.push(yield* simStation(k, options.seed, cards, services))
         for (const station of stations) yield* station.flow.startup
-        const env: ScenarioEnv = { layer: "sim", services, outside, stations, registry: emptyRegistry(), advance: (ms) => Effect.sleep(ms), handMs: 0 }
+        const env: ScenarioEnv = { layer: "sim", services, office: officeOf(services), outside, stations, registry: emptyRegistry(), advance: (ms) => Effect.sleep(ms), handMs: 0 }
         return env
       })
     )

@@ -69,7 +69,7 @@ const DRAIN_ROUNDS_MAX = 60
 export const finish = (env: ScenarioEnv): Effect.Effect<EndChecks> =>
   Effect.gen(function* () {
     for (const fault of faultNames) yield* setFaultOf(env, fault, false)
-    const { outbox, sql, auditor } = env.services
+    const { outbox, sql } = env.services
     for (const message of yield* outbox.list({ state: "dead", limit: 500 })) yield* Effect.ignore(outbox.retry(message.id))
     let drained = false
     for (let round = 0; round < DRAIN_ROUNDS_MAX && !drained; round++) {
@@ -89,5 +89,5 @@ export const finish = (env: ScenarioEnv): Effect.Effect<EndChecks> =>
       Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ points: DbInt }))))
     ))
     const depositsPoints = Either.isRight(deposits) ? deposits.right[0]?.points ?? 0 : 0
-    return { audit: yield* auditor.run, ordersNotAtProvider, depositsPoints, outboxDrained: drained }
+    return { audit: yield* env.office.audit, ordersNotAtProvider, depositsPoints, outboxDrained: drained }
   })

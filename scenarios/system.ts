@@ -3,6 +3,7 @@ import type { CardUid, CouponCode, CouponId, KioskId, MerchantId, RedemptionId, 
 import type { KioskFlow } from "../core/kiosk-flow.js"
 import type { CardUnitService } from "../core/ports/card-unit.js"
 import type { CutStage } from "./commands.js"
+import type { Office } from "./office.js"
 import type { OutsideWorld, Services } from "../sim/fleet-world.js"
 
 /**
@@ -46,12 +47,18 @@ export interface Registry {
   readonly users: Array<UserId | undefined>
   readonly coupons: Array<{ readonly id: CouponId; readonly code: CouponCode; readonly merchantId: MerchantId }>
   readonly cards: Array<{ readonly uid: CardUid; readonly card: HeldCard | undefined }>
-  readonly redemptions: Array<RedemptionId>
+  readonly redemptions: Array<{ readonly id: RedemptionId; readonly merchantId: MerchantId }>
 }
 
 export interface ScenarioEnv {
   readonly layer: LayerName
+  /**
+   * The core services the deployment runs on (the server's, on the http layer): what the server's own
+   * workers do (outbox rounds, the back office's sweeps) and what the runner reads to compare with the model.
+   */
   readonly services: Services
+  /** Merchants, operators and provider servers: in process, or over the HTTP API on the http layer. */
+  readonly office: Office
   readonly outside: OutsideWorld
   readonly stations: ReadonlyArray<Station>
   readonly registry: Registry

@@ -37,7 +37,7 @@ const runCommand = Command.make(
       Options.withDefault("smoke"),
       Options.withDescription(`smoke, full, or scenario names separated by commas (see \`ecoupon scenarios list\`; "${MODEL_SUITE}" is the model-based suite)`)
     ),
-    layer: Options.choice("layer", layerNames).pipe(Options.withDefault("sim" as const), Options.withDescription("Where the system under test runs")),
+    layer: Options.choice("layer", layerNames).pipe(Options.withDefault("sim" as const), Options.withDescription("Where the system under test runs: sim (in process, virtual time), serial (drivers to emulators over ptys), http (a management server the runner starts on a temporary embedded store; kiosks, merchants and operators over its API)")),
     seed: Options.integer("seed").pipe(Options.withDefault(1), Options.withDescription("Seeds the system's ids and devices, and the model-based suite's search")),
     runs: Options.integer("runs").pipe(Options.withDefault(DEFAULT_RUNS), Options.withDescription("Model-based runs (each a fresh system and up to 50 commands)")),
     replay: Options.text("replay").pipe(Options.optional, Options.withDescription("Run exactly what a failure's replay token says")),
@@ -105,6 +105,6 @@ const runCommand = Command.make(
 ).pipe(Command.withDescription("Run scenario suites on a layer: a console summary, JUnit XML, and a replay line per failure (exit 1 on any failure)"))
 
 export const scenariosCommand = Command.make("scenarios").pipe(
-  Command.withDescription("QA's scenario suites: the named catalog and the model-based suite, on the sim or serial layer"),
+  Command.withDescription("QA's scenario suites: the named catalog and the model-based suite, on the sim, serial or http layer"),
   Command.withSubcommands([listCommand, runCommand])
 )
