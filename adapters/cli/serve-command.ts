@@ -1,6 +1,6 @@
 import { Command, Options } from "@effect/cli"
 import { Config, Console, Effect } from "effect"
-import { SimServicesLive } from "../../sim/layers.js"
+import { gatewaysLayer } from "./gateways-layer.js"
 import { serve } from "../server/management-server.js"
 import type { StoreError } from "../store/store-error.js"
 import { databaseOption, storeTargetOf } from "./db-options.js"
@@ -17,9 +17,9 @@ const port = Options.integer("port").pipe(
   Options.withDefault(8080)
 )
 
-const gateways = Options.choice("gateways", ["demo"]).pipe(
+const gateways = Options.choice("gateways", ["http", "demo"]).pipe(
   Options.withDescription(
-    "where one-time codes, carrier charges, provider orders and payouts go. demo: simulated inside this process, nothing leaves the machine (for trying the server out)"
+    "where one-time codes, carrier charges, provider orders and payouts go. http: the real services, configured from the environment (ECOUPON_SMS_URL, ECOUPON_CARRIER_URL, ECOUPON_PAYOUT_URL or ECOUPON_PAYOUT_CSV_DIR, with their tokens: adapters/gateways/README.md); each merchant's provider server is the URL and secret the operators gave it. demo: simulated inside this process, nothing leaves the machine (for trying the server out)"
   )
 )
 
@@ -28,9 +28,9 @@ const reportFailure = <A, R>(effect: Effect.Effect<A, StoreError | { readonly me
   Effect.catchAll(effect, (error) => Effect.zipRight(Console.error(`ecoupon serve: ${error.message}`), Effect.sync(() => void (process.exitCode = 1))))
 
 /** `ecoupon serve`: the management server (adapters/server). */
-export const serveCommand = Command.make("serve" as string, { database: databaseOption, host, port, gateways }, ({ database, host, port }) => {
+export const serveCommand = Command.make("serve" as string, { database: databaseOption, host, port, gateways }, ({ database, gateways, host, port }) => {
   if (port < 0 || port > 65_535) return Effect.zipRight(Console.error(`ecoupon serve: --port ${port} is not a TCP port; give 0 to 65535`), Effect.sync(() => void (process.exitCode = 2)))
-  return serve({ target: storeTargetOf(database), host, port, gateways: SimServicesLive() }).pipe(reportFailure)
+  return serve({ target: storeTargetOf(database), host, port, gateways: gatewaysLayer(gateways) }).pipe(reportFailure)
 }).pipe(
   Command.withDescription(
     "Run the management server: the HTTP API for kiosks, merchants, provider servers and operators (docs at /docs), and the outbox and back office. Embedded store by default (created and migrated on first start), PostgreSQL with --database postgres://..."

@@ -10,6 +10,8 @@ import { HTTP_DEFAULTS, httpServerLive } from "./http-server.js"
 import { type WorkerSettings, workersLive } from "./workers.js"
 import type { OrderFlowPorts } from "../../core/orders-outbox.js"
 import type { SmsGateway } from "../../core/ports/sms-gateway.js"
+import type { ProviderEndpoints } from "../gateways/provider-endpoints.js"
+import { ProviderEndpointsLive } from "./provider-endpoints-live.js"
 
 /**
  * `ecoupon serve`: the store (created and migrated on first start), the core services, the HTTP
@@ -24,8 +26,11 @@ export interface ManagementServerConfig {
   readonly port: number
   readonly bodyLimitBytes?: number
   readonly requestTimeoutMs?: number
-  /** Where SMS, carrier charges, provider orders and payouts go. */
-  readonly gateways: Layer.Layer<SmsGateway | OrderFlowPorts>
+  /**
+   * Where SMS, carrier charges, provider orders and payouts go. Provider servers are per merchant:
+   * the server provides `ProviderEndpoints` from its store (provider-endpoints-live.ts).
+   */
+  readonly gateways: Layer.Layer<SmsGateway | OrderFlowPorts, { readonly message: string }, ProviderEndpoints>
   readonly workers?: WorkerSettings
 }
 
@@ -41,7 +46,7 @@ export const managementServerLive = (config: ManagementServerConfig) => {
     bodyLimitBytes: config.bodyLimitBytes ?? HTTP_DEFAULTS.bodyLimitBytes,
     requestTimeoutMs: config.requestTimeoutMs ?? HTTP_DEFAULTS.requestTimeoutMs,
     storeDescription
-  }), workersLive(config.workers).pipe(Layer.provide(config.gateways))).pipe(
+  }), workersLive(config.workers).pipe(Layer.provide(config.gateways.pipe(Layer.provide(ProviderEndpointsLive))))).pipe(
     Layer.provideMerge(CoreServicesLive),
     Layer.provideMerge(migratedStore(config.target)),
     Layer.provideMerge(

@@ -4,8 +4,9 @@ import { fileURLToPath } from "node:url"
 
 /**
  * `ecoupon serve` as its own process, for the tests that signal it (SIGTERM with requests in flight,
- * SIGKILL under load): started from the sources with tsx, on a port the OS chooses; answers its base
- * URL and, on a fresh store, the bootstrap admin token it printed.
+ * SIGKILL under load) and the serve benchmark: started from the sources with tsx, on a port the OS
+ * chooses; answers its base URL and, on a fresh store, the bootstrap admin token it printed.
+ * `database` is a directory or a postgres:// URL.
  */
 const mainPath = fileURLToPath(new URL("../cli/main.ts", import.meta.url))
 const projectRoot = fileURLToPath(new URL("../../", import.meta.url))
@@ -21,12 +22,22 @@ export interface ServeProcess {
   readonly output: Array<string>
 }
 
-export const startServe = (directory: string): Promise<ServeProcess> =>
+export interface ServeOptions {
+  /** Default demo (simulated in the process); http reads the gateways' variables from `env`. */
+  readonly gateways?: "demo" | "http"
+  /** Added to this process's environment (ECOUPON_MASTER_KEY is emptied unless given here). */
+  readonly env?: Readonly<Record<string, string>>
+  /** Node's own options before the entry point, e.g. --cpu-prof. */
+  readonly nodeArgs?: ReadonlyArray<string>
+}
+
+export const startServe = (database: string, options: ServeOptions = {}): Promise<ServeProcess> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", mainPath, "serve", "--database", directory, "--port", "0", "--gateways", "demo"], {
+    const args = [...(options.nodeArgs ?? []), "--import", "tsx", mainPath, "serve", "--database", database, "--port", "0", "--gateways", options.gateways ?? "demo"]
+    const child = spawn(process.execPath, args, {
       cwd: projectRoot,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ECOUPON_MASTER_KEY: "" }
+      env: { ...process.env, ECOUPON_MASTER_KEY: "", ...options.env }
     })
     const output: Array<string> = []
     const exited = new Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>((done) => child.once("exit", (code, signal) => done({ code, signal })))

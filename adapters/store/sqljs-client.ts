@@ -6,6 +6,7 @@ import { Cause, Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import { asSqlError, defaultPragmas, SqljsDatabase } from "./sqljs-database.js"
 import { loadSqlJs } from "./sqljs-runtime.js"
 import { type CommitLog, Session } from "./sqljs-session.js"
+import { CurrentStoreTimings, type StoreTimings } from "./store-timings.js"
 
 /**
  * What the sql.js store offers beyond `SqlClient`: the database as bytes, and exclusive use of the
@@ -37,6 +38,15 @@ const refuseInsideTransaction = (what: string): Effect.Effect<void, SqlError> =>
       : Effect.void
   )
 
+/** `effect`, its wall time added to `timings[field]` when there is an account. */
+const timed = <A, E, R>(timings: StoreTimings | undefined, field: "lockWaitMs" | "durableWaitMs", effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  if (timings === undefined) return effect
+  return Effect.suspend(() => {
+    const startedMs = performance.now()
+    return Effect.ensuring(effect, Effect.sync(() => void (timings[field] += performance.now() - startedMs)))
+  })
+}
+
 /**
  * A `SqlClient` over one sql.js database. sql.js is a single connection, so one lock (a semaphore of
  * one permit) serialises everything: a transaction holds it from BEGIN to COMMIT/ROLLBACK, a statement
@@ -63,10 +73,11 @@ export const make = (
         Effect.gen(function* () {
           const failure = log?.failure()
           if (failure !== undefined) return yield* Effect.fail(failure)
-          const session = new Session(db, log, transactional)
+          const timings = yield* CurrentStoreTimings
+          const session = new Session(db, log, transactional, timings)
           // Finalizers run last-added first: this one runs after the lock is released.
-          if (log !== undefined) yield* Effect.addFinalizer(() => log.awaitDurable(session.seenSeq))
-          yield* restore(lock.take(1))
+          if (log !== undefined) yield* Effect.addFinalizer(() => timed(timings, "durableWaitMs", log.awaitDurable(session.seenSeq)))
+          yield* timed(timings, "lockWaitMs", restore(lock.take(1)))
           yield* Effect.addFinalizer(() => Effect.zipRight(Effect.sync(() => session.release()), lock.release(1)))
           return session
         })
@@ -112,8 +123,9 @@ export const make = (
           return Effect.gen(function* () {
             const failure = log?.failure()
             if (failure !== undefined) return yield* Effect.fail(failure)
-            yield* restore(lock.take(1))
-            const session = new Session(db, log, true)
+            const timings = yield* CurrentStoreTimings
+            yield* timed(timings, "lockWaitMs", restore(lock.take(1)))
+            const session = new Session(db, log, true, timings)
             const exit = yield* Effect.exit(
               Effect.zipRight(
                 session.executeUnprepared("BEGIN", [], undefined),
@@ -123,7 +135,7 @@ export const make = (
             const ended = yield* Effect.exit(session.executeUnprepared(Exit.isSuccess(exit) ? "COMMIT" : "ROLLBACK", [], undefined))
             session.release()
             yield* lock.release(1)
-            if (log !== undefined) yield* log.awaitDurable(session.seenSeq)
+            if (log !== undefined) yield* timed(timings, "durableWaitMs", log.awaitDurable(session.seenSeq))
             if (Exit.isFailure(ended) && Exit.isSuccess(exit)) return yield* Effect.die(Cause.squash(ended.cause))
             return yield* exit
           })

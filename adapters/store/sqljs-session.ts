@@ -2,6 +2,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { Effect, Stream } from "effect"
 import { asSqlError, type CellValue, type SqljsDatabase, type SqlValue, sqlError, toSqlValues } from "./sqljs-database.js"
+import type { StoreTimings } from "./store-timings.js"
 
 /** One statement of a committed write transaction, as the journal records it and replay runs it. */
 export interface LoggedStatement {
@@ -105,7 +106,9 @@ export class Session implements Connection {
   constructor(
     private readonly db: SqljsDatabase,
     private readonly log: CommitLog | undefined,
-    private readonly transactional: boolean
+    private readonly transactional: boolean,
+    /** The account of the unit of work this session serves, when it keeps one. */
+    private readonly timings?: StoreTimings | undefined
   ) {}
 
   release(): void {
@@ -149,8 +152,21 @@ export class Session implements Connection {
   ): Stream.Stream<Record<string, CellValue>, SqlError> =>
     Stream.fromIterableEffect(this.execute(sql, params, transformRows))
 
-  /** Runs one statement and keeps the journal's view of the transaction in step. Throws SqlError. */
+  /** Runs one statement (timed into the session's account, if any). Throws SqlError. */
   private run<A>(sql: string, params: ReadonlyArray<unknown>, execute: (values: Array<SqlValue>) => A): A {
+    const timings = this.timings
+    if (timings === undefined) return this.runLogged(sql, params, execute)
+    const startedMs = performance.now()
+    try {
+      return this.runLogged(sql, params, execute)
+    } finally {
+      timings.statements++
+      timings.statementsMs += performance.now() - startedMs
+    }
+  }
+
+  /** Runs one statement and keeps the journal's view of the transaction in step. Throws SqlError. */
+  private runLogged<A>(sql: string, params: ReadonlyArray<unknown>, execute: (values: Array<SqlValue>) => A): A {
     if (this.released) throw sqlError(sql, new Error("connection used after its lock was released"))
     let values: Array<SqlValue>
     try {
