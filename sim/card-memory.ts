@@ -76,6 +76,11 @@ export class SimCard {
     this.written.set(sector * blocksPerSector + block, Uint8Array.from(data))
   }
 
+  /** The blocks written since manufacture, by absolute block number (to save the card and make it again). */
+  writtenEntries(): ReadonlyArray<readonly [number, Uint8Array]> {
+    return [...this.written.entries()].sort((a, b) => a[0] - b[0])
+  }
+
   /** How many blocks differ from a new card (for inspection). */
   get writtenBlocks(): number {
     return this.written.size

@@ -3,6 +3,7 @@ import { CardUnit, type CardUnitError, type CardUnitService, type InitMode } fro
 import { CardNotTaken, DeviceRefused, Jam, RfFailure } from "../core/ports/hardware-errors.js"
 import { addressProblem, blockBytes, type CardFactory, keyBytes, makeCardFactory } from "./card-memory.js"
 import { makeCardUnitControl, SimCardUnitControl, type SimCardUnitControlService } from "./card-unit-control.js"
+import { captureState, restoreState, type SimCardUnitState } from "./card-unit-state.js"
 import { type CardFaultKnob, CardUnitModel, type CardUnitTiming, device, pause } from "./card-unit-model.js"
 import { FaultTable, knobsOf, type SimFaults } from "./faults.js"
 import { deviceRandom } from "./rng.js"
@@ -58,6 +59,8 @@ export interface SimCardUnitConfig {
   readonly initialised?: boolean
   /** How many taken cards `drainTaken` keeps before dropping the oldest (default 10000). */
   readonly takenKeptMax?: number
+  /** The unit as it was saved (`state` below): its cards, counts and the UIDs it made, instead of a new unit's. */
+  readonly restore?: SimCardUnitState
 }
 
 const cardKnobs = knobsOf("card")
@@ -65,10 +68,16 @@ const cardKnobs = knobsOf("card")
 /** Builds one unit: the port and its control. The fleet calls this once per kiosk. */
 export const makeSimCardUnit = (
   config: SimCardUnitConfig = {}
-): Effect.Effect<{ readonly port: CardUnitService; readonly control: SimCardUnitControlService }> =>
+): Effect.Effect<{
+  readonly port: CardUnitService
+  readonly control: SimCardUnitControlService
+  /** What the unit holds now, to save and `restore` later (card-unit-state.ts). */
+  readonly state: Effect.Effect<SimCardUnitState>
+}> =>
   Effect.gen(function*() {
     const random = yield* deviceRandom(config.seed)
     const originMs = yield* Clock.currentTimeMillis
+    const cards = config.cards ?? makeCardFactory()
     const unit = new CardUnitModel(
       {
         timing: { ...defaultCardUnitTiming, ...config.timing },
@@ -81,10 +90,17 @@ export const makeSimCardUnit = (
       },
       new FaultTable<CardFaultKnob>(cardKnobs, config.faults ?? {}, random, originMs),
       random,
-      config.cards ?? makeCardFactory(),
+      cards,
       { initialised: config.initialised ?? false, stackerCards: config.stackerCards ?? 100, binCards: config.binCards ?? 0 }
     )
-    return { port: makePort(unit), control: makeCardUnitControl(unit) }
+    if (config.restore !== undefined) restoreState(unit, cards, config.restore)
+    // Every card that passed through the transport or the slot: the UIDs a unit made again must avoid.
+    const minted = new Set<string>(config.restore?.minted ?? [])
+    const state = Effect.sync(() => {
+      for (const card of [unit.transport, unit.slot]) if (card !== undefined) minted.add(card.uid)
+      return captureState(unit, [...minted])
+    })
+    return { port: makePort(unit), control: makeCardUnitControl(unit), state }
   })
 
 /** Runs one command: the common checks, then the command's own body. */

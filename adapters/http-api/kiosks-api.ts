@@ -73,6 +73,15 @@ export class KiosksApi extends HttpApiGroup.make("kiosks")
   .add(HttpApiEndpoint.post("abort", "/orders/:orderId/abort").setPath(orderPath).setPayload(AbortBody).addSuccess(Abortion))
   .add(HttpApiEndpoint.post("returnCard", "/card-returns").setPayload(CardReturnBody).addSuccess(CardReturn))
   .add(HttpApiEndpoint.put("reportState", "/state").setPayload(ReportedStateBody).addSuccess(DesiredStateView))
+  .add(
+    HttpApiEndpoint.get("events", "/events")
+      .setHeaders(Schema.Struct({ "last-event-id": Schema.optional(Schema.String.pipe(Schema.maxLength(64))) }))
+      .addSuccess(Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/event-stream" })))
+      .annotate(
+        OpenApi.Description,
+        "Server-sent events for this kiosk (adapters/server/kiosk-events.ts): `catalog` (its region's catalog changes), `desired` (its desired state changed), `refetch` (read catalog and twin again), `ready` once caught up, `heartbeat` every 15 s. Ids are `<catalogVersion>.<desiredVersion>`: send the last one as `Last-Event-ID` to resume"
+      )
+  )
   .middleware(KioskAuth)
   .prefix("/v1/kiosk")
   .annotate(OpenApi.Description, "What a kiosk asks of the management server: one-time codes, sessions, the catalog, orders, card returns, its twin state")

@@ -7,6 +7,7 @@ import { type Drain, DRAIN_GRACE_MS, drainLayer, makeDrain } from "./drain.js"
 import type { CoreServices } from "../../core/services.js"
 import { EcouponApi } from "../http-api/api.js"
 import { AuthLive } from "./auth.js"
+import * as ChangeSignals from "./change-signals.js"
 import { ApiKeys } from "./credentials/api-keys.js"
 import { healthHttpLive } from "./health-http.js"
 import { KioskBackends } from "./kiosk-backends.js"
@@ -53,7 +54,7 @@ const apiLive = (config: HttpServerConfig) =>
   HttpApiBuilder.api(EcouponApi).pipe(
     Layer.provide([healthHttpLive(config.storeDescription), KiosksHttpLive, MerchantsHttpLive, ProvidersHttpLive, OperatorsHttpLive, CredentialsHttpLive, FleetHttpLive, MetricsHttpLive]),
     Layer.provide(AuthLive),
-    Layer.provide([KioskBackends.Default, ApiKeys.Default, MerchantSecrets.Default])
+    Layer.provide([KioskBackends.Default, ApiKeys.Default, MerchantSecrets.Default, ChangeSignals.layer()])
   )
 
 /** Every answered request counted and timed in the server's metrics (served at /metrics). */

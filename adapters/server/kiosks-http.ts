@@ -2,12 +2,14 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option } from "effect"
 import type { OrderId } from "../../core/domain/ids.js"
 import { AbortOrder, DeliverOrder } from "../../core/domain/order.js"
+import { Kiosks } from "../../core/kiosks.js"
 import { Orders } from "../../core/orders.js"
 import type { BackendRefused, KioskBackendService } from "../../core/ports/kiosk-backend.js"
 import { EcouponApi } from "../http-api/api.js"
 import { makeProblem } from "../http-api/problem.js"
 import { CurrentKiosk } from "../http-api/security.js"
 import { KioskBackends } from "./kiosk-backends.js"
+import { kioskEventsResponse } from "./kiosk-events.js"
 import { refusalProblem } from "./problems.js"
 
 /**
@@ -19,6 +21,7 @@ export const KiosksHttpLive = HttpApiBuilder.group(EcouponApi, "kiosks", (handle
   Effect.gen(function* () {
     const backends = yield* KioskBackends
     const orders = yield* Orders
+    const kiosks = yield* Kiosks
 
     const backend = Effect.flatMap(CurrentKiosk, (kiosk) => backends.forKiosk(kiosk.kioskId))
     const call = <A>(use: (service: KioskBackendService) => Effect.Effect<A, BackendRefused | { readonly _tag: "BackendUnavailable"; readonly detail: string }>) =>
@@ -64,5 +67,11 @@ export const KiosksHttpLive = HttpApiBuilder.group(EcouponApi, "kiosks", (handle
         ))
       .handle("returnCard", ({ payload }) => call((service) => service.returnCard(payload.cardUid)))
       .handle("reportState", ({ payload }) => call((service) => service.reportState(payload)))
+      .handle("events", ({ headers }) =>
+        Effect.gen(function* () {
+          const caller = yield* CurrentKiosk
+          const kiosk = yield* kiosks.get(caller.kioskId).pipe(Effect.orDie)
+          return yield* kioskEventsResponse(caller.kioskId, kiosk.regionId, headers["last-event-id"])
+        }))
   })
 )
