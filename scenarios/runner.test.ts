@@ -4,7 +4,8 @@ import { catalog } from "./catalog.js"
 import { simLayer } from "./layer-sim.js"
 import { decodeToken, encodeToken } from "./replay-token.js"
 import { renderJunit } from "./report-junit.js"
-import { runReplay, runSuite } from "./runner.js"
+import { checkDeterminism, runReplay, runSuite } from "./runner.js"
+import type { ServiceWrapper } from "./system.js"
 
 /** The runner on the sim layer: the whole catalog and a few model-based runs pass, tokens round-trip, JUnit reads. */
 describe("the scenario runner on the sim layer", () => {
@@ -38,6 +39,16 @@ describe("the scenario runner on the sim layer", () => {
     expect(again.failure).toBe(result?.failure)
     expect(again.traceHash).toBe(result?.traceHash)
     expect((await runReplay(token.right, simLayer, {})).ok).toBe(true)
+  }, 30_000)
+
+  it("tells a run that depends on something beside its seed (here a counter kept between runs) from one that does not", async () => {
+    let grants = 0
+    const leaky: ServiceWrapper = (services) => ({ ...services, users: { ...services.users, grant: (userId, amount, id) => services.users.grant(userId, amount + (grants++ % 2), id) } })
+    const suite = ["claim-3-register-identify-grant"]
+    const [steady] = await checkDeterminism({ layer: simLayer, suite, seed: 5, runs: 1 })
+    expect(steady?.first).toBe(steady?.second)
+    const [drifting] = await checkDeterminism({ layer: simLayer, suite, seed: 5, runs: 1, wrap: leaky })
+    expect(drifting?.first).not.toBe(drifting?.second)
   }, 30_000)
 
   it("refuses a token it did not write, saying what to do", () => {

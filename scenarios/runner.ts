@@ -154,6 +154,7 @@ export const checkDeterminism = async (options: RunOptions): Promise<ReadonlyArr
   const selected = selectSuite(options.suite)
   const pairs: Array<{ name: string; first: string; second: string }> = []
   for (const scenario of selected.scenarios) {
+    if (options.signal?.aborted === true) break
     const first = await catalogResult(scenario, options)
     const second = await catalogResult(scenario, options)
     pairs.push({ name: scenario.name, first: first.traceHash, second: second.traceHash })
@@ -161,7 +162,7 @@ export const checkDeterminism = async (options: RunOptions): Promise<ReadonlyArr
   if (selected.model) {
     const traces = async () => {
       const hash = createHash("sha256")
-      await runModelSuite({ layer: options.layer, seed: options.seed, runs: options.runs, maxCommands: options.maxCommands, onTrace: (digest) => hash.update(digest) })
+      await runModelSuite({ layer: options.layer, seed: options.seed, runs: options.runs, maxCommands: options.maxCommands, wrap: options.wrap, signal: options.signal, onTrace: (digest) => hash.update(digest) })
       return hash.digest("hex")
     }
     pairs.push({ name: `${MODEL_SUITE} (${options.runs} runs)`, first: await traces(), second: await traces() })

@@ -72,5 +72,8 @@ describe("ecoupon scenarios", () => {
     expect(process.exitCode ?? 0).toBe(0)
     const smoke = catalog.filter((s) => s.smoke).length
     expect(out).toContain(`determinism: ${smoke} of ${smoke} gave the same trace twice (seed 9)`)
+    const elsewhere = await captured(() => ecoupon("scenarios", "run", "--check-determinism", "--layer", "http"))
+    expect(process.exitCode).toBe(2)
+    expect(elsewhere.err).toContain("--check-determinism runs each seed twice on the sim layer")
   }, 30_000)
 })

@@ -56,6 +56,7 @@ const runCommand = Command.make(
       const startedMs = performance.now()
       const progress = (result: ScenarioResult) => process.stderr.write(`${resultLine(result)}\n`)
       if (options.checkDeterminism) {
+        if (options.layer !== "sim") return yield* usageError(`--check-determinism runs each seed twice on the sim layer (virtual time, one seed one run); drop --layer ${options.layer}`)
         const simLayer = layers.sim
         if (simLayer === undefined) return yield* usageError("the determinism check needs the sim layer")
         const pairs = yield* Effect.tryPromise((signal) => checkDeterminism({ layer: simLayer, suite, seed: options.seed, runs: options.runs, signal }))
