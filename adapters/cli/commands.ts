@@ -1,6 +1,7 @@
 import { adminCommand } from "./admin-command.js"
 import { auditCommand } from "./audit-command.js"
 import { dbCommand } from "./db-command.js"
+import { demoCommand } from "./demo-command.js"
 import { emulateCommand } from "./emulate-command.js"
 import { hilCommand } from "./hil-command.js"
 import { kioskCommand } from "./kiosk-command.js"
@@ -12,4 +13,4 @@ import { simCommand } from "./sim-command.js"
  * The subcommands of `ecoupon`, one module each. A command appears here only once it works: `--help`
  * never lists something that is not built. A tuple, so each command keeps its own precise type.
  */
-export const commands = [adminCommand, auditCommand, dbCommand, serveCommand, kioskCommand, hilCommand, emulateCommand, scenariosCommand, simCommand] as const
+export const commands = [adminCommand, auditCommand, dbCommand, serveCommand, kioskCommand, demoCommand, hilCommand, emulateCommand, scenariosCommand, simCommand] as const
