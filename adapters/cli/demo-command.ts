@@ -122,7 +122,6 @@ const runDemo = (options: DemoOptions) =>
     const phoneUrl = yield* servePhonePage(sms, HOST, options.port === 0 ? 0 : options.port + 1)
     const running = yield* startDemoKiosks({
       deployment,
-      core: server,
       baseUrl,
       stateDirectory: join(directory, "kiosks"),
       seed: options.seed,

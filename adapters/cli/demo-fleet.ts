@@ -6,31 +6,25 @@ import { CouponCode, MerchantId, PhoneNumber, RedemptionId } from "../../core/do
 import { StockMovementId } from "../../core/domain/kiosk.js"
 import { RedeemCoupon } from "../../core/domain/redemption.js"
 import { Kiosks } from "../../core/kiosks.js"
-import { CardUnit } from "../../core/ports/card-unit.js"
-import { CouponPrinter } from "../../core/ports/coupon-printer.js"
 import { Redemptions } from "../../core/redemption.js"
-import type { CoreServices } from "../../core/services.js"
 import { defaultOperatorParams, maintenanceNeeds } from "../../sim/behaviour-operator.js"
 import { makeCardFactory } from "../../sim/card-memory.js"
-import type { SimCardUnitControlService } from "../../sim/card-unit-control.js"
-import { makeSimCardUnit } from "../../sim/card-unit.js"
-import { makeSimHands, type SimHands } from "../../sim/customer-hands.js"
-import { makeSimPrinter, type SimPrinterControlService } from "../../sim/printer.js"
+import { SimCardUnitControl, type SimCardUnitControlService } from "../../sim/card-unit-control.js"
+import type { SimHands } from "../../sim/customer-hands.js"
+import { SimPrinterControl, type SimPrinterControlService } from "../../sim/printer.js"
 import type { SimProvidersControlService } from "../../sim/providers.js"
 import { deriveSeed, deviceRandom } from "../../sim/rng.js"
 import type { SimSmsControlService } from "../../sim/sms.js"
 import { acceleratedTouchCustomers, type CustomerDoor, type ReadCode, touchCustomers, type VisitOutcome } from "../../sim/touch-customer.js"
-import { KioskBackendHttp } from "../http-client/kiosk-backend-http.js"
-import { defaultKioskAgentSettings, KioskAgent, KioskAgentLive, type KioskAgentService } from "../kiosk-agent/kiosk-agent.js"
-import { KioskEventsLocal } from "../kiosk-agent/kiosk-events.js"
-import { KioskJournalFile } from "../kiosk-agent/kiosk-journal-file.js"
+import { KioskAgent, type KioskAgentService } from "../kiosk-agent/kiosk-agent.js"
 import { toE164 } from "../kiosk-agent/journey-view.js"
 import type { DemoDeployment, DemoKiosk } from "./demo-deployment.js"
+import { KioskHands, kioskRuntimeLayer } from "./kiosk-runtime.js"
 
 /**
  * The moving parts of `ecoupon demo` once the server runs: a kiosk agent per kiosk on sim hardware
- * (its own card unit and printer, its journal on disk, its backend the server over HTTP with its key,
- * its events from the server's core in this process), simulated customers tapping through every
+ * composed as `ecoupon kiosk` composes one (kiosk-runtime.ts: its own sim card unit and printer, its
+ * journal on disk, the server over HTTP with its key for calls and events), simulated customers tapping through every
  * touchscreen but the first (left for a person), a field operator who restocks, empties bins and
  * changes paper, merchants' tills that redeem coupons, and a merchant who changes prices now and then
  * (the offers on a touchscreen re-render live).
@@ -66,10 +60,9 @@ export interface DemoCounters {
 export const demoCardsPerKiosk = CARDS_PER_KIOSK
 export const demoBinCapacity = BIN_CAPACITY
 
-/** Starts every kiosk's agent; they stop with the scope. */
+/** Starts every kiosk's agent (what `ecoupon kiosk --card-unit sim --printer sim` runs); they stop with the scope. */
 export const startDemoKiosks = (options: {
   readonly deployment: DemoDeployment
-  readonly core: Context.Context<CoreServices>
   readonly baseUrl: string
   readonly stateDirectory: string
   readonly seed: number
@@ -81,37 +74,38 @@ export const startDemoKiosks = (options: {
     const running: Array<DemoKioskRunning> = []
     for (const [index, kiosk] of options.deployment.kiosks.entries()) {
       const simulated = index > 0
-      const card = yield* makeSimCardUnit({
-        seed: deriveSeed(options.seed, `kiosk:${kiosk.id}:card`),
-        cards,
-        stackerCards: CARDS_PER_KIOSK,
-        stackerCapacity: CARDS_PER_KIOSK,
-        binCapacity: BIN_CAPACITY,
-        timing: ACCELERATED_TIMING,
-        // A person takes the card with the touchscreen's sim button; a simulated customer soon after it shows.
-        takeAfterMs: simulated ? 400 : "manual",
-        initialised: false
-      })
-      const printer = yield* makeSimPrinter({ seed: deriveSeed(options.seed, `kiosk:${kiosk.id}:printer`), pagesKeptMax: 8 })
-      const hands = makeSimHands(card.control)
-      const devices = Layer.succeedContext(Context.make(CardUnit, card.port).pipe(Context.add(CouponPrinter, printer.port)))
-      const settings = {
-        ...defaultKioskAgentSettings,
-        ui: { ...defaultKioskAgentSettings.ui, port: options.firstUiPort === 0 ? 0 : options.firstUiPort + index },
-        reportIntervalMs: 5_000
-      }
-      const agentLayer = KioskAgentLive(settings, Option.some(hands)).pipe(
-        Layer.provide(
-          Layer.mergeAll(
-            devices,
-            KioskJournalFile.layer(join(options.stateDirectory, kiosk.id)),
-            KioskBackendHttp.layer({ baseUrl: options.baseUrl, kioskKey: kiosk.key }),
-            KioskEventsLocal(kiosk.id).pipe(Layer.provide(Layer.succeedContext(options.core)))
-          )
-        )
+      const context = yield* Layer.build(
+        kioskRuntimeLayer({
+          serverUrl: options.baseUrl,
+          kioskKey: kiosk.key,
+          cardUnit: {
+            _tag: "sim",
+            seed: deriveSeed(options.seed, `kiosk:${kiosk.id}:card`),
+            cards,
+            stackerCards: CARDS_PER_KIOSK,
+            binCapacity: BIN_CAPACITY,
+            timing: ACCELERATED_TIMING,
+            // A person takes the card with the touchscreen's sim button; a simulated customer soon after it shows.
+            takeAfterMs: simulated ? 400 : "manual"
+          },
+          printer: { _tag: "sim", seed: deriveSeed(options.seed, `kiosk:${kiosk.id}:printer`) },
+          stateDir: join(options.stateDirectory, kiosk.id),
+          uiPort: options.firstUiPort === 0 ? 0 : options.firstUiPort + index,
+          agent: { reportIntervalMs: 5_000 }
+        })
       )
-      const agent = Context.get(yield* Layer.build(agentLayer), KioskAgent)
-      running.push({ kiosk, agent, unit: card.control, printer: printer.control, hands, simulated })
+      const hands = Context.get(context, KioskHands)
+      if (Option.isNone(hands)) return yield* Effect.dieMessage("a demo kiosk runs on sim hardware, which has hands")
+      // The sim devices' controls are in the runtime's context (for operators), though its type names only the agent.
+      const devices = context as unknown as Context.Context<SimCardUnitControl | SimPrinterControl>
+      running.push({
+        kiosk,
+        agent: Context.get(context, KioskAgent),
+        unit: Context.get(devices, SimCardUnitControl),
+        printer: Context.get(devices, SimPrinterControl),
+        hands: hands.value,
+        simulated
+      })
     }
     return running as ReadonlyArray<DemoKioskRunning>
   })
