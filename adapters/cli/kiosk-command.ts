@@ -1,5 +1,5 @@
 import { Command, Options } from "@effect/cli"
-import { Config, Console, Context, Effect, Layer, Redacted } from "effect"
+import { Config, Console, Context, Effect, Layer, Option, Redacted } from "effect"
 import { KioskAgent } from "../kiosk-agent/kiosk-agent.js"
 import { type CardUnitChoice, kioskRuntimeLayer, type PrinterChoice, SIM_STACKER_CARDS_DEFAULT } from "./kiosk-runtime.js"
 
@@ -49,6 +49,12 @@ const simCards = Options.integer("sim-cards").pipe(
   Options.withDefault(SIM_STACKER_CARDS_DEFAULT)
 )
 
+const simMoveMs = Options.integer("sim-move-ms").pipe(
+  Options.withDescription("Mechanical time of every move of a sim card unit, in ms (an RF exchange takes a tenth of it); default: a real unit's times"),
+  Options.withFallbackConfig(Config.integer("ECOUPON_SIM_MOVE_MS")),
+  Options.optional
+)
+
 type Parsed<A> = { readonly ok: A } | { readonly error: string }
 
 /** `--server`: an http(s) URL with nothing after the host but an optional path. */
@@ -65,8 +71,12 @@ export const parseServerUrl = (text: string): Parsed<string> => {
 }
 
 /** `--card-unit sim | crt591:PATH`. */
-export const parseCardUnit = (text: string, address: number, stackerCards: number): Parsed<CardUnitChoice> => {
-  if (text === "sim") return { ok: { _tag: "sim", stackerCards } }
+export const parseCardUnit = (text: string, address: number, stackerCards: number, moveMs: Option.Option<number>): Parsed<CardUnitChoice> => {
+  if (text === "sim") {
+    if (Option.isNone(moveMs)) return { ok: { _tag: "sim", stackerCards } }
+    const n = moveMs.value
+    return { ok: { _tag: "sim", stackerCards, timing: { dispenseMs: n, presentMs: n, captureMs: n, retractMs: n, initMs: n, rfMs: Math.round(n / 10) } } }
+  }
   const serial = /^crt591:(.+)$/.exec(text)
   if (serial?.[1] !== undefined) return { ok: { _tag: "crt591", path: serial[1], address } }
   return { error: `--card-unit ${JSON.stringify(text)}: give sim, or crt591:PATH (e.g. crt591:/dev/ttyUSB0)` }
@@ -89,7 +99,7 @@ const describePrinter = (choice: PrinterChoice) => (choice._tag === "sim" ? "sim
 
 export const kioskCommand = Command.make(
   "kiosk" as string,
-  { server, kioskKey, cardUnit, cardUnitAddress, printer, state, uiPort, simCards },
+  { server, kioskKey, cardUnit, cardUnitAddress, printer, state, uiPort, simCards, simMoveMs },
   (o) => {
     const serverUrl = parseServerUrl(o.server)
     if ("error" in serverUrl) return usageError(serverUrl.error)
@@ -97,7 +107,8 @@ export const kioskCommand = Command.make(
     if (kioskKey === "" || /\s/.test(kioskKey)) return usageError("--kiosk-key: give the kiosk's key as an operator issued it (ek_...), without spaces")
     if (o.cardUnitAddress < 0 || o.cardUnitAddress > 15) return usageError(`--card-unit-address ${o.cardUnitAddress}: a CRT-591 address is 0-15 (its DIP switches)`)
     if (o.simCards < 0 || o.simCards > 10_000) return usageError(`--sim-cards ${o.simCards}: give 0 to 10000 cards`)
-    const unit = parseCardUnit(o.cardUnit, o.cardUnitAddress, o.simCards)
+    if (Option.isSome(o.simMoveMs) && (o.simMoveMs.value < 0 || o.simMoveMs.value > 60_000)) return usageError(`--sim-move-ms ${o.simMoveMs.value}: give 0 to 60000 ms`)
+    const unit = parseCardUnit(o.cardUnit, o.cardUnitAddress, o.simCards, o.simMoveMs)
     if ("error" in unit) return usageError(unit.error)
     const paper = parsePrinter(o.printer)
     if ("error" in paper) return usageError(paper.error)
