@@ -67,7 +67,7 @@ export const setUpDeployment = async (options: { readonly baseUrl: string; reado
   await pushed.text()
 
   const ids = Array.from({ length: options.kiosks }, (_, i) => `ksk_bench${String(i).padStart(3, "0")}`)
-  const kiosks = await inBatches(ids, 8, async (kioskId, i) => {
+  const kiosks = await inBatches(ids, 16, async (kioskId, i) => {
     await ops("POST", "/v1/ops/kiosks", { id: kioskId, name: `Bench kiosk ${i}`, regionId: BENCH.region, binCapacity: 100 })
     const { credential } = (await ops("POST", `/v1/ops/kiosks/${kioskId}/keys`)) as { readonly credential: string }
     return { kioskId, key: credential }

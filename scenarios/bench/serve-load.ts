@@ -40,6 +40,8 @@ export interface WindowFigures {
   /** CPU time of this (client) process in the window, ms. */
   readonly clientCpuMs: number
   readonly loadAverage: number
+  /** What `counters` said changed over the window (e.g. fsyncs from /metrics, PostgreSQL's account). */
+  readonly counters: Readonly<Record<string, number>>
   /** The window on the monotonic clock (µs), the clock V8's CPU profiles use. */
   readonly monotonicUs: readonly [number, number]
 }
@@ -89,6 +91,8 @@ export const drive = (options: {
   readonly sums: ServerTimingSums
   readonly window: { startMs: number; endMs: number }
   readonly cycle: Cycle
+  /** Read at both edges of the window; the figures carry the differences. */
+  readonly counters?: () => Promise<Record<string, number>>
 }): Effect.Effect<WindowFigures> =>
   Effect.gen(function* () {
     const { window, sums } = options
@@ -118,12 +122,16 @@ export const drive = (options: {
     // Samples CPU at the window's edges.
     const sampler = Effect.gen(function* () {
       yield* Effect.sleep(Duration.millis(Math.max(0, window.startMs - now())))
+      const readCounters = options.counters ?? ((): Promise<Record<string, number>> => Promise.resolve({}))
+      const counters0 = yield* Effect.promise(readCounters)
       const server0 = processCpuMs(options.serverPid)
       const client0 = process.cpuUsage()
       const monotonic0 = monotonicUs()
       yield* Effect.sleep(Duration.millis(Math.max(0, window.endMs - now())))
       const client = process.cpuUsage(client0)
+      const counters1 = yield* Effect.promise(readCounters)
       return {
+        counters: Object.fromEntries(Object.entries(counters1).map(([name, value]) => [name, value - (counters0[name] ?? 0)])),
         serverCpuMs: processCpuMs(options.serverPid) - server0,
         clientCpuMs: (client.user + client.system) / 1000,
         loadAverage: os.loadavg()[0] ?? 0,
@@ -151,7 +159,7 @@ export const registerCustomers = (options: {
       yield* Effect.promise(() => grantPoints(options.baseUrl, options.adminToken, session.userId, `grant_bench_${k}`))
       const catalog = yield* backend.catalog
       return { sessionId: session.sessionId, catalogVersion: catalog.version }
-    }), { concurrency: 8 })
+    }), { concurrency: 16 })
 
 /** A kiosk's issuance cycle against `ecoupon serve`: place, then deliver on paper. */
 export const issuanceCycle = (

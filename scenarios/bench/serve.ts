@@ -44,7 +44,16 @@ const projectRoot = fileURLToPath(new URL("../../", import.meta.url))
 
 interface StoreRun {
   readonly name: string
-  readonly windows: ReadonlyArray<WindowFigures & { readonly pgActiveMs?: number; readonly pgCommits?: number }>
+  readonly windows: ReadonlyArray<WindowFigures>
+}
+
+/** The journal's group commits so far, from the server's /metrics (none on PostgreSQL). */
+const fsyncCounters = async (baseUrl: string, token: string): Promise<Record<string, number>> => {
+  const response = await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+  const text = await response.text()
+  const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, "m").exec(text)?.[1] ?? Number.NaN)
+  const count = value("ecoupon_journal_fsync_seconds_count")
+  return Number.isNaN(count) ? {} : { fsyncs: count, fsyncMs: value("ecoupon_journal_fsync_seconds_sum") * 1000 }
 }
 
 const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number)
@@ -116,8 +125,8 @@ const runStore = async (options: {
   readonly seconds: number
   readonly env: Readonly<Record<string, string>>
   readonly nodeArgs: ReadonlyArray<string>
-  /** PostgreSQL's account of the database, sampled at the window's edges. */
-  readonly pgStats?: () => { readonly activeMs: number; readonly commits: number }
+  /** PostgreSQL's account of the database, read at the window's edges. */
+  readonly pgCounters?: () => Record<string, number>
 }): Promise<StoreRun> => {
   const server: ServeProcess = await startServe(options.database, { gateways: "http", env: options.env, nodeArgs: options.nodeArgs })
   try {
@@ -130,18 +139,9 @@ const runStore = async (options: {
     const program = Effect.gen(function* () {
       const backends = yield* kioskBackends(server.baseUrl, deployment.kiosks.map((kiosk) => kiosk.key))
       const customers = yield* registerCustomers({ baseUrl: server.baseUrl, adminToken, vendor: options.vendor, backends })
+      const counters = async () => ({ ...(await fsyncCounters(server.baseUrl, adminToken)), ...options.pgCounters?.() })
       return yield* Effect.forEach(options.kioskCounts, (kiosks) =>
-        Effect.gen(function* () {
-          let before: { readonly activeMs: number; readonly commits: number } | undefined
-          const cycle = issuanceCycle(backends, customers, `${options.name.slice(0, 1)}${kiosks}`)
-          const sampled = Effect.gen(function* () {
-            yield* Effect.sleep(WARMUP_S * 1000)
-            before = options.pgStats?.()
-          })
-          const [figures] = yield* Effect.all([drive({ kiosks, warmupS: WARMUP_S, seconds: options.seconds, serverPid: server.child.pid ?? 0, sums, window, cycle }), sampled], { concurrency: "unbounded" })
-          const after = options.pgStats?.()
-          return before === undefined || after === undefined ? figures : { ...figures, pgActiveMs: after.activeMs - before.activeMs, pgCommits: after.commits - before.commits }
-        }))
+        drive({ kiosks, warmupS: WARMUP_S, seconds: options.seconds, serverPid: server.child.pid ?? 0, sums, window, cycle: issuanceCycle(backends, customers, `${options.name.slice(0, 1)}${kiosks}`), counters }))
     })
     const windows = await Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(timedClient(sums, recording))))
     return { name: options.name, windows }
@@ -171,34 +171,44 @@ const f1 = (n: number) => n.toFixed(1)
 const f2 = (n: number) => n.toFixed(2)
 
 const windowLines = (run: StoreRun, floor: StoreRun | undefined): Array<string> =>
-  run.windows.map((w) => {
+  run.windows.flatMap((w) => {
     const perSecond = w.cycles / w.seconds
     const p50 = percentile(w.latenciesMs, 0.5)
     const p99 = percentile(w.latenciesMs, 0.99)
     const mean = w.latenciesMs.reduce((sum, x) => sum + x, 0) / Math.max(1, w.cycles)
     const floorWindow = floor?.windows.find((x) => x.kiosks === w.kiosks)
-    const floorRate = floorWindow === undefined ? undefined : floorWindow.cycles / floorWindow.seconds
-    const ratio = floorRate === undefined ? undefined : perSecond / floorRate
-    const perCycle = (ms: number) => ms / Math.max(1, w.cycles)
+    const serverCpuUs = (w.serverCpuMs * 1000) / Math.max(1, w.cycles)
+    const floorCpuUs = floorWindow === undefined ? undefined : (floorWindow.serverCpuMs * 1000) / Math.max(1, floorWindow.cycles)
+    const ratio = floorWindow === undefined ? undefined : perSecond / (floorWindow.cycles / floorWindow.seconds)
+    // Per request, from the answers' Server-Timing in the window; a cycle is two requests.
+    const perCycle = (ms: number) => (2 * ms) / Math.max(1, w.timing.requests)
     const app = perCycle(w.timing.appMs)
     const lines = [
       `serve: ${run.name.padEnd(10)} ${String(w.kiosks).padStart(3)} kiosks: ${f1(perSecond)} cycles/s, p50 ${f1(p50)} ms, p99 ${f1(p99)} ms` +
       (ratio === undefined ? "" : `, ${f2(ratio)} of the floor`) +
       `; ${w.cycles} cycles in ${w.seconds} s, ${w.failures} failed${w.firstFailure === undefined ? "" : ` (first: ${w.firstFailure})`}; load average ${f1(w.loadAverage)}`,
-      `serve: ${"".padEnd(10)}   CPU per cycle: server ${((w.serverCpuMs * 1000) / Math.max(1, w.cycles)).toFixed(0)} us, client ${((w.clientCpuMs * 1000) / Math.max(1, w.cycles)).toFixed(0)} us`
+      `serve: ${"".padEnd(10)}   CPU per cycle: server ${serverCpuUs.toFixed(0)} us` +
+      (floorCpuUs === undefined ? "" : ` (the floor's ${floorCpuUs.toFixed(0)} us: ${f2(floorCpuUs / serverCpuUs)} of the floor by server CPU)`) +
+      `, client ${((w.clientCpuMs * 1000) / Math.max(1, w.cycles)).toFixed(0)} us`
     ]
-    if (run.name !== "HTTP floor") {
-      const store = w.timing.dbMs + w.timing.dblockMs + w.timing.fsyncMs
-      const pg = w.pgActiveMs === undefined ? "" : `; PostgreSQL active ${f2(perCycle(w.pgActiveMs))} ms and ${f1((w.pgCommits ?? 0) / Math.max(1, w.cycles))} commits per cycle`
-      lines.push(
-        `serve: ${"".padEnd(10)}   a cycle's ${f2(mean)} ms: HTTP ${f2(mean - app)} ms (client, network, Node's HTTP, queueing before the pipeline), in the server ${f2(app)} ms = ` +
-          (store > 0
-            ? `core ${f2(perCycle(w.timing.appMs - store))} + store statements ${f2(perCycle(w.timing.dbMs))} + store lock wait ${f2(perCycle(w.timing.dblockMs))} + fsync wait ${f2(perCycle(w.timing.fsyncMs))} ms`
-            : `core and store ${f2(app)} ms`) + pg
-      )
+    if (run.name === "HTTP floor") return lines
+    const store = w.timing.dbMs + w.timing.dblockMs + w.timing.fsyncMs
+    const fsyncs = w.counters["fsyncs"]
+    const pgActive = w.counters["pgActiveMs"]
+    lines.push(
+      `serve: ${"".padEnd(10)}   a cycle's ${f2(mean)} ms: HTTP ${f2(mean - app)} ms (client, Node's HTTP, waiting for the CPU before the pipeline), in the server ${f2(app)} ms = ` +
+        (store > 0
+          ? `core ${f2(perCycle(w.timing.appMs - store))} + store statements ${f2(perCycle(w.timing.dbMs))} + store lock wait ${f2(perCycle(w.timing.dblockMs))} + fsync wait ${f2(perCycle(w.timing.fsyncMs))} ms`
+          : `core and store ${f2(app)} ms`)
+    )
+    if (fsyncs !== undefined && fsyncs > 0) {
+      lines.push(`serve: ${"".padEnd(10)}   journal: ${f2(fsyncs / Math.max(1, w.cycles))} group commits per cycle, fdatasync ${f2((w.counters["fsyncMs"] ?? 0) / fsyncs)} ms on average (/metrics)`)
     }
-    return lines.join("\n")
-  }).join("\n").split("\n")
+    if (pgActive !== undefined) {
+      lines.push(`serve: ${"".padEnd(10)}   PostgreSQL: ${f2(pgActive / Math.max(1, w.cycles))} ms of backend active time and ${f1((w.counters["pgCommits"] ?? 0) / Math.max(1, w.cycles))} commits per cycle (pg_stat_database; a statement outside a transaction commits too)`)
+    }
+    return lines
+  })
 
 export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   const numeric = args.filter((arg) => /^[0-9.,]+$/.test(arg))
@@ -213,6 +223,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   const work = mkdtempSync(join(tmpdir(), "ecoupon-bench-serve-"))
   const payouts = join(work, "payouts")
   mkdirSync(payouts)
+  const startedMs = performance.now()
   const vendor = await startVendor()
   const out = (line: string) => process.stdout.write(`${line}\n`)
   out(`serve: issuance cycles (place + deliver, paper) over HTTP, ${kioskCounts.join(" then ")} kiosks, ${seconds} s each after ${WARMUP_S} s warm-up; load average ${os.loadavg().map(f1).join(" ")} on ${os.availableParallelism()} cores`)
@@ -254,9 +265,9 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
           seconds,
           env: { ...gatewayEnv(vendor, payouts), ECOUPON_MASTER_KEY: randomBytes(32).toString("hex") },
           nodeArgs: [],
-          pgStats: () => {
+          pgCounters: () => {
             const [active, commits] = psql(adminUrl, `SELECT active_time, xact_commit FROM pg_stat_database WHERE datname = '${SERVE_DATABASE}'`).split("|")
-            return { activeMs: Number(active), commits: Number(commits) }
+            return { pgActiveMs: Number(active), pgCommits: Number(commits) }
           }
         })
         windowLines(postgres, floor).forEach(out)
@@ -267,7 +278,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
       out(`serve: pgbench -N, ${PGBENCH_CLIENTS} clients, ${Math.max(1, Math.round(seconds))} s on ${redactUrl(adminUrl)}: ${bench.tps.toFixed(0)} TPS, latency average ${f2(bench.latencyMs)} ms; load average ${f1(os.loadavg()[0] ?? 0)}`)
     }
     const sent = vendor.received()
-    out(`serve: the vendor received ${sent.sms} SMS and ${sent.providerOrders} provider order submissions from the servers' outboxes`)
+    out(`serve: the vendor received ${sent.sms} SMS and ${sent.providerOrders} provider order submissions from the servers' outboxes; the run took ${f1((performance.now() - startedMs) / 1000)} s`)
   } finally {
     await vendor.close()
     rmSync(work, { recursive: true, force: true })
