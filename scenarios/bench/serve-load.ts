@@ -2,7 +2,7 @@ import { HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { readFileSync } from "node:fs"
 import * as os from "node:os"
-import { Duration, Effect, Exit, Layer } from "effect"
+import { Context, Duration, Effect, Exit, Layer } from "effect"
 import { OfferId, OrderId } from "../../core/domain/ids.js"
 import { DeliverOrder } from "../../core/domain/order.js"
 import type { KioskBackendService } from "../../core/ports/kiosk-backend.js"
@@ -15,7 +15,8 @@ import type { BenchVendor } from "./serve-vendor.js"
  * The serve benchmark's kiosks: one fiber per kiosk, each running issuance cycles (place, then
  * deliver on paper) back to back through one HTTP client (undici, keep-alive), for a warm-up and then
  * a measured window. The client reads every answer's `Server-Timing` (adapters/server/
- * request-pipeline.ts), so the window's figures say where the server spent the time.
+ * request-pipeline.ts) into its cycle's account, so the figures of the cycles completed in the
+ * window say where the server spent their time.
  */
 
 export interface ServerTimingSums {
@@ -34,6 +35,7 @@ export interface WindowFigures {
   readonly firstFailure: string | undefined
   /** Each completed cycle's latency, ms, ascending. */
   readonly latenciesMs: ReadonlyArray<number>
+  /** The Server-Timing of the completed cycles' requests, added up. */
   readonly timing: ServerTimingSums
   /** CPU time of the server process in the window, ms (from /proc). */
   readonly serverCpuMs: number
@@ -49,14 +51,19 @@ export interface WindowFigures {
 /** One cycle of one kiosk; `n` counts the kiosk's cycles. */
 export type Cycle = (kiosk: number, n: number) => Effect.Effect<void, unknown>
 
-/** The HTTP client every kiosk shares, adding up the Server-Timing of each answer while `recording()`. */
-export const timedClient = (sums: ServerTimingSums, recording: () => boolean) =>
+const emptySums = (): ServerTimingSums => ({ requests: 0, appMs: 0, dbMs: 0, dblockMs: 0, fsyncMs: 0 })
+
+/** The account of the cycle running in this fiber (none outside a cycle). */
+class CycleTimings extends Context.Reference<CycleTimings>()("bench/serve/CycleTimings", { defaultValue: (): ServerTimingSums | undefined => undefined }) {}
+
+/** The HTTP client every kiosk shares, adding each answer's Server-Timing to its cycle's account. */
+export const timedClient = () =>
   Layer.effect(
     HttpClient.HttpClient,
     Effect.map(HttpClient.HttpClient, (client) =>
       HttpClient.tap(client, (response) =>
-        Effect.sync(() => {
-          if (!recording()) return
+        Effect.map(CycleTimings, (sums) => {
+          if (sums === undefined) return
           const header = response.headers["server-timing"]
           if (header === undefined) return
           sums.requests++
@@ -88,17 +95,16 @@ export const drive = (options: {
   readonly warmupS: number
   readonly seconds: number
   readonly serverPid: number
-  readonly sums: ServerTimingSums
   readonly window: { startMs: number; endMs: number }
   readonly cycle: Cycle
   /** Read at both edges of the window; the figures carry the differences. */
   readonly counters?: () => Promise<Record<string, number>>
 }): Effect.Effect<WindowFigures> =>
   Effect.gen(function* () {
-    const { window, sums } = options
+    const { window } = options
+    const sums = emptySums()
     window.startMs = now() + options.warmupS * 1000
     window.endMs = window.startMs + options.seconds * 1000
-    Object.assign(sums, { requests: 0, appMs: 0, dbMs: 0, dblockMs: 0, fsyncMs: 0 })
     const latencies: Array<number> = []
     let cycles = 0
     let failures = 0
@@ -107,11 +113,17 @@ export const drive = (options: {
       Effect.gen(function* () {
         for (let n = 0; now() < window.endMs; n++) {
           const startedMs = now()
-          const exit = yield* Effect.exit(options.cycle(k, n))
+          const account = emptySums()
+          const exit = yield* Effect.exit(Effect.provideService(options.cycle(k, n), CycleTimings, account))
           const doneMs = now()
           if (doneMs < window.startMs || doneMs > window.endMs) continue
           if (Exit.isSuccess(exit)) {
             cycles++
+            sums.requests += account.requests
+            sums.appMs += account.appMs
+            sums.dbMs += account.dbMs
+            sums.dblockMs += account.dblockMs
+            sums.fsyncMs += account.fsyncMs
             latencies.push(doneMs - startedMs)
           } else {
             failures++

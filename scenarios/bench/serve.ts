@@ -11,7 +11,7 @@ import { redactUrl } from "../../adapters/store/postgres.js"
 import { type ServeProcess, startServe } from "../../adapters/server/serve-process.js"
 import { summariseCpuProfile } from "./serve-profile.js"
 import { setUpDeployment } from "./serve-deployment.js"
-import { drive, floorCycle, issuanceCycle, kioskBackends, registerCustomers, type ServerTimingSums, timedClient, type WindowFigures } from "./serve-load.js"
+import { drive, floorCycle, issuanceCycle, kioskBackends, registerCustomers, timedClient, type WindowFigures } from "./serve-load.js"
 import { type BenchVendor, startVendor } from "./serve-vendor.js"
 
 /**
@@ -103,15 +103,13 @@ const gatewayEnv = (vendor: BenchVendor, payoutDir: string) => ({
 const runFloor = async (kioskCounts: ReadonlyArray<number>, seconds: number): Promise<StoreRun> => {
   const floor = await startFloor()
   try {
-    const sums: ServerTimingSums = { requests: 0, appMs: 0, dbMs: 0, dblockMs: 0, fsyncMs: 0 }
     const window = { startMs: Infinity, endMs: -Infinity }
-    const recording = () => performance.now() >= window.startMs && performance.now() <= window.endMs
     const keys = Array.from({ length: Math.max(...kioskCounts) }, (_, k) => `ek_floor_${k}`)
     const program = Effect.gen(function* () {
       const cycle = yield* floorCycle(floor.baseUrl, keys)
-      return yield* Effect.forEach(kioskCounts, (kiosks) => drive({ kiosks, warmupS: WARMUP_S, seconds, serverPid: floor.child.pid ?? 0, sums, window, cycle }))
+      return yield* Effect.forEach(kioskCounts, (kiosks) => drive({ kiosks, warmupS: WARMUP_S, seconds, serverPid: floor.child.pid ?? 0, window, cycle }))
     })
-    return { name: "HTTP floor", windows: await Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(timedClient(sums, recording)))) }
+    return { name: "HTTP floor", windows: await Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(timedClient()))) }
   } finally {
     await stop(floor.child, floor.exited)
   }
@@ -133,17 +131,15 @@ const runStore = async (options: {
     const adminToken = server.token
     if (adminToken === undefined) throw new Error(`serve printed no bootstrap token on a fresh store:\n${server.output.join("\n")}`)
     const deployment = await setUpDeployment({ baseUrl: server.baseUrl, adminToken, vendorUrl: options.vendor.url, kiosks: Math.max(...options.kioskCounts) })
-    const sums: ServerTimingSums = { requests: 0, appMs: 0, dbMs: 0, dblockMs: 0, fsyncMs: 0 }
     const window = { startMs: Infinity, endMs: -Infinity }
-    const recording = () => performance.now() >= window.startMs && performance.now() <= window.endMs
     const program = Effect.gen(function* () {
       const backends = yield* kioskBackends(server.baseUrl, deployment.kiosks.map((kiosk) => kiosk.key))
       const customers = yield* registerCustomers({ baseUrl: server.baseUrl, adminToken, vendor: options.vendor, backends })
       const counters = async () => ({ ...(await fsyncCounters(server.baseUrl, adminToken)), ...options.pgCounters?.() })
       return yield* Effect.forEach(options.kioskCounts, (kiosks) =>
-        drive({ kiosks, warmupS: WARMUP_S, seconds: options.seconds, serverPid: server.child.pid ?? 0, sums, window, cycle: issuanceCycle(backends, customers, `${options.name.slice(0, 1)}${kiosks}`), counters }))
+        drive({ kiosks, warmupS: WARMUP_S, seconds: options.seconds, serverPid: server.child.pid ?? 0, window, cycle: issuanceCycle(backends, customers, `${options.name.slice(0, 1)}${kiosks}`), counters }))
     })
-    const windows = await Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(timedClient(sums, recording))))
+    const windows = await Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(timedClient())))
     return { name: options.name, windows }
   } finally {
     await stop(server.child, server.exited)
@@ -180,8 +176,8 @@ const windowLines = (run: StoreRun, floor: StoreRun | undefined): Array<string> 
     const serverCpuUs = (w.serverCpuMs * 1000) / Math.max(1, w.cycles)
     const floorCpuUs = floorWindow === undefined ? undefined : (floorWindow.serverCpuMs * 1000) / Math.max(1, floorWindow.cycles)
     const ratio = floorWindow === undefined ? undefined : perSecond / (floorWindow.cycles / floorWindow.seconds)
-    // Per request, from the answers' Server-Timing in the window; a cycle is two requests.
-    const perCycle = (ms: number) => (2 * ms) / Math.max(1, w.timing.requests)
+    // From the Server-Timing of the completed cycles' own requests.
+    const perCycle = (ms: number) => ms / Math.max(1, w.cycles)
     const app = perCycle(w.timing.appMs)
     const lines = [
       `serve: ${run.name.padEnd(10)} ${String(w.kiosks).padStart(3)} kiosks: ${f1(perSecond)} cycles/s, p50 ${f1(p50)} ms, p99 ${f1(p99)} ms` +
