@@ -21,7 +21,7 @@ import { KioskNotFound, StockMovementId } from "./domain/kiosk.js"
 import { recordStockMovement } from "./kiosks.js"
 import { Medium, MediumMismatch, OrderAlreadyAborted, OrderAlreadyDelivered, OrderNotFound, OrderState } from "./domain/order.js"
 import { DbInt } from "./domain/points.js"
-import { Coupons } from "./coupons.js"
+import { Coupons, returnDeadlineDaysOf } from "./coupons.js"
 import { Outbox } from "./outbox.js"
 import { firstRow } from "./rows.js"
 import { traced } from "./traced.js"
@@ -49,7 +49,8 @@ export const carrierChargeKey = (uid: CardUid): string => `carrier_charge:${uid}
 /** Another request made the same card in the meantime: answer from what it wrote. */
 class Raced extends Data.TaggedError("Raced")<{}> {}
 
-const OrderForCard = Schema.Struct({ id: Schema.String, kiosk_id: KioskId, user_id: Schema.String, medium: Medium, state: OrderState })
+const OrderForCard = Schema.Struct({ id: Schema.String, kiosk_id: KioskId, user_id: Schema.String, medium: Medium, state: OrderState, cards: DbInt })
+const firstCardWithTerms = firstRow(Schema.Struct({ ...CardRow.fields, desired_json: Schema.NullOr(Schema.String) }))
 const CapturedAt = Schema.Struct({ at_ms: DbInt })
 const Sum = Schema.Struct({ total: Schema.NullOr(DbInt) })
 const firstCard = firstRow(CardRow)
@@ -82,6 +83,8 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
 
     const find = (uid: CardUid) => sql`SELECT * FROM cards WHERE uid = ${uid}`.pipe(Effect.orDie, Effect.flatMap(firstCard))
 
+    const forUpdateOfCard = sql.onDialectOrElse({ pg: () => sql`FOR UPDATE OF c`, orElse: () => sql`` })
+
     /** Reads the card and (on PostgreSQL) holds its row until the transaction ends. */
     const lock = (uid: CardUid) =>
       sql`UPDATE cards SET state = state WHERE uid = ${uid} RETURNING *`.pipe(Effect.orDie, Effect.flatMap(firstCard))
@@ -112,10 +115,15 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
           ? Effect.succeed(cardFromRow(card))
           : Effect.fail(new CardAlreadyIssued({ uid, state: card.state, orderId: card.order_id }))
       const write = Effect.gen(function* () {
-        const existing = yield* find(uid)
-        if (Option.isSome(existing)) return yield* replayOf(existing.value)
-        const orders = yield* sql`SELECT id, kiosk_id, user_id, medium, state FROM orders WHERE id = ${orderId}`.pipe(Effect.orDie)
+        // The order, and whether the card exists already (a replay, answered first), in one statement.
+        const orders = yield* sql`
+          SELECT id, kiosk_id, user_id, medium, state, (SELECT COUNT(*) FROM cards WHERE uid = ${uid}) AS cards
+          FROM orders WHERE id = ${orderId}`.pipe(Effect.orDie)
         const order = yield* firstOrder(orders)
+        if (Option.isNone(order) || order.value.cards > 0) {
+          const existing = yield* find(uid)
+          if (Option.isSome(existing)) return yield* replayOf(existing.value)
+        }
         if (Option.isNone(order)) return yield* new OrderNotFound({ orderId })
         const { state, medium } = order.value
         if (state === "aborted") return yield* new OrderAlreadyAborted({ orderId, reason: null, flagged: false })
@@ -150,7 +158,10 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
     const handOver = (request: { readonly uid: CardUid; readonly orderId: OrderId; readonly userId: UserId; readonly nowMs: number }) =>
       Effect.gen(function* () {
         const { uid, orderId, userId, nowMs } = request
-        const found = yield* lock(uid)
+        // The card (held on PostgreSQL) with its dispensing kiosk's desired state, in one statement.
+        const found = yield* sql`
+          SELECT c.*, t.desired_json FROM cards c LEFT JOIN kiosk_twins t ON t.kiosk_id = c.kiosk_id
+          WHERE c.uid = ${uid} ${forUpdateOfCard}`.pipe(Effect.orDie, Effect.flatMap(firstCardWithTerms))
         if (Option.isNone(found)) return yield* new UnknownCard({ uid })
         const card = found.value
         if (card.state === "with_user" && card.user_id === userId && card.deadline_ms !== null && card.deadline_ms > nowMs) {
@@ -159,9 +170,8 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
         if (card.state !== "dispensing") return yield* new CardStateConflict({ uid, state: card.state, expected: "dispensing for this order" })
         if (card.order_id !== orderId) return yield* new CardMismatch({ uid, detail: `it was dispensed for order ${card.order_id}, not ${orderId}` })
         const settings = yield* CardsConfig
-        const terms = yield* coupons.kioskTerms(card.kiosk_id)
         // The dispensing kiosk's deadline (its twin's desired state) wins over the service default.
-        const days = Option.flatMap(terms, (t) => Option.fromNullable(t.returnDeadlineDays)).pipe(Option.getOrElse(() => settings.returnDeadlineDays))
+        const days = returnDeadlineDaysOf(card.desired_json) ?? settings.returnDeadlineDays
         const deadlineMs = nowMs + days * DAY_MS
         yield* sql`UPDATE cards SET state = 'with_user', deadline_ms = ${deadlineMs}, updated_at_ms = ${nowMs} WHERE uid = ${uid}`.pipe(Effect.orDie)
         return deadlineMs

@@ -223,14 +223,22 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
       })
 
     /** The changes after `sinceVersion`, oldest first, at most `limit` (and `changesPageMax`) of them. */
+    /**
+     * A kiosk asks this on every visit and the answer is nearly always "nothing new": the region's
+     * version (one statement, no transaction) says so, since every change's version is at most its
+     * region's. Only when there is something newer are the changes read, in a transaction.
+     */
     const changesSince = (regionId: RegionId, sinceVersion: number, limit?: number): Effect.Effect<ReadonlyArray<CatalogChange>, RegionNotFound> =>
       Effect.gen(function* () {
-        const nowMs = yield* Clock.currentTimeMillis
-        yield* regionVersion(regionId)
-        const pageSize = Math.min(Math.max(1, Math.floor(limit ?? settings.changesPageMax)), settings.changesPageMax)
-        const rows = yield* repo.changeRowsSince(regionId, Math.max(0, Math.floor(sinceVersion)), pageSize)
-        return yield* repo.materialize(rows, nowMs, settings.catalogOffersMax)
-      }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die), traced("Catalog.changesSince"))
+        const since = Math.max(0, Math.floor(sinceVersion))
+        if ((yield* regionVersion(regionId)) <= since) return []
+        return yield* Effect.gen(function* () {
+          const nowMs = yield* Clock.currentTimeMillis
+          const pageSize = Math.min(Math.max(1, Math.floor(limit ?? settings.changesPageMax)), settings.changesPageMax)
+          const rows = yield* repo.changeRowsSince(regionId, since, pageSize)
+          return yield* repo.materialize(rows, nowMs, settings.catalogOffersMax)
+        }).pipe(sql.withTransaction)
+      }).pipe(Effect.catchTag("SqlError", Effect.die), traced("Catalog.changesSince"))
 
     /**
      * Live changes of one region, from the moment the stream runs. To follow a region without a gap:

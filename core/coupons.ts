@@ -23,6 +23,10 @@ const InstitutionOfRegion = Schema.Struct({ institution_id: InstitutionId })
 const KioskTermsRow = Schema.Struct({ region_id: RegionId, desired_json: Schema.NullOr(Schema.String) })
 const decodeDesired = Schema.decodeUnknownOption(Schema.parseJson(DesiredState))
 
+/** The card return deadline, in days, that a kiosk twin's desired state (JSON) sets; null when it sets none. */
+export const returnDeadlineDaysOf = (desiredJson: string | null): number | null =>
+  desiredJson === null ? null : Option.match(decodeDesired(desiredJson), { onNone: () => null, onSome: (state) => state.returnDeadlineDays })
+
 /** What a kiosk is to orders and cards: its region, whether it sells, and its card return deadline. */
 export interface KioskTerms {
   readonly regionId: RegionId

@@ -147,18 +147,9 @@ const make = (kioskId: KioskId) =>
       Effect.gen(function* () {
         const decoded = decodePhone(phone)
         if (Option.isNone(decoded)) return yield* refusalOf({ _tag: "InvalidPhone", message: "not a mobile number in E.164 form, like +821012345678" })
-        const known = yield* users.findByPhone(decoded.value)
-        const start = (purpose: ChallengePurpose) =>
-          purpose === "register" ? users.startRegistration(decoded.value, kioskId) : users.startIdentification(decoded.value, kioskId)
-        const first: ChallengePurpose = Option.isSome(known) ? "identify" : "register"
-        // The number was registered (or never was) between the look-up and the start: the other step.
-        const started = yield* start(first).pipe(
-          Effect.catchTags({
-            AlreadyRegistered: () => start("identify"),
-            UnknownPhone: () => start("register")
-          }),
-          refused
-        )
+        // Sign-in or registration, as the number is or is not registered: decided in the same
+        // transaction that makes the challenge, so no look-up is spent before it.
+        const started = yield* refused(users.startSignIn(decoded.value, kioskId))
         remember(started.challengeId, started.purpose)
         return { challengeId: started.challengeId, purpose: started.purpose }
       })
@@ -171,7 +162,13 @@ const make = (kioskId: KioskId) =>
         if (Option.isNone(decodeChallengeId(challengeId))) return yield* refusalOf({ _tag: "ChallengeNotFound", message: `no code challenge ${challengeId.slice(0, 80)}; ask for a new code` })
         const verify = (purpose: ChallengePurpose): Effect.Effect<KioskSession, ChallengeRefusal | AlreadyRegistered | UnknownPhone | UserNotFound> =>
           purpose === "register"
-            ? Effect.flatMap(users.verifyRegistration(challengeId, code), (registration) => sessionOf(registration.user.id, registration.session.id, true))
+            ? Effect.map(users.verifyRegistration(challengeId, code), (registration): KioskSession => ({
+                sessionId: registration.session.id,
+                userId: registration.user.id,
+                // A new account holds the welcome grant and nothing else: no need to read it back.
+                balancePoints: registration.welcomeGrantPoints,
+                newlyRegistered: true
+              }))
             : Effect.flatMap(users.verifyIdentification(challengeId, code), (session) => sessionOf(session.userId, session.id, false))
         const purpose = purposes.get(challengeId)
         const session = purpose !== undefined

@@ -22,6 +22,7 @@ import {
 import { RegionNotFound } from "./domain/region.js"
 import { defaultDesiredState, RETURN_DEADLINE_DAYS_MAX } from "./domain/twin.js"
 import { newId } from "./id-generator.js"
+import { inTransactionOr } from "./in-transaction.js"
 import { traced } from "./traced.js"
 
 export interface KiosksSettings {
@@ -142,10 +143,17 @@ export const recordStockMovement = (request: StockMovementRequest): Effect.Effec
         VALUES (${id}, ${kioskId}, ${kind}, ${deltaStacker}, ${deltaBin}, ${ref}, ${now})
         ON CONFLICT (id) DO NOTHING
         RETURNING id`.pipe(Effect.orDie)
-      if (inserted.length === 0) return yield* new Replay()
+      if (inserted.length === 0) {
+        // Joined to the caller's transaction there is no savepoint to roll back: undo the counts.
+        yield* sql`
+          UPDATE kiosks SET stacker_cards = stacker_cards - ${deltaStacker}, bin_cards = bin_cards - ${deltaBin}
+          WHERE id = ${kioskId}`.pipe(Effect.orDie)
+        return yield* new Replay()
+      }
       return new StockMovement({ id, kioskId, kind, deltaStacker, deltaBin, ref, atMs: now })
     })
-    return yield* sql.withTransaction(write).pipe(
+    // A refusal writes nothing and a replay undoes its counts: no savepoint needed inside a caller's.
+    return yield* inTransactionOr(sql, write, write).pipe(
       Effect.catchTag("SqlError", Effect.die),
       // A refusal may be the replay of a movement that succeeded before: the first result wins.
       Effect.catchTags({

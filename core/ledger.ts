@@ -23,6 +23,7 @@ import {
   type TransferFlag
 } from "./domain/ledger.js"
 import type { TransferId } from "./domain/ids.js"
+import { inTransactionOr } from "./in-transaction.js"
 import { traced } from "./traced.js"
 
 /** A transfer as a client asks for it. The id is the client's: replaying it is safe. */
@@ -70,6 +71,13 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
         Effect.orDie
       )
 
+    const findTransfers = (ids: ReadonlyArray<TransferId>) =>
+      sql`SELECT * FROM ledger_transfers WHERE id IN ${sql.in(ids)}`.pipe(
+        Effect.flatMap(decodeTransfers),
+        Effect.map((rows) => rows.map(transferFromRow)),
+        Effect.orDie
+      )
+
     const findAccount = (id: AccountId) =>
       sql`SELECT * FROM ledger_accounts WHERE id = ${id}`.pipe(
         Effect.flatMap((rows) => (rows.length === 0 ? Effect.succeed(Option.none()) : decodeAccount(rows[0]).pipe(Effect.map(Option.some)))),
@@ -79,10 +87,13 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
     const openAccount = (id: AccountId, kind: AccountKind) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        yield* sql`
+        const inserted = yield* sql`
           INSERT INTO ledger_accounts (id, kind, floor_zero, created_at_ms)
           VALUES (${id}, ${kind}, ${kindHasFloor(kind) ? 1 : 0}, ${now})
-          ON CONFLICT (id) DO NOTHING`.pipe(Effect.orDie)
+          ON CONFLICT (id) DO NOTHING
+          RETURNING id`.pipe(Effect.orDie)
+        // Opened just now, with this kind: nothing to compare.
+        if (inserted.length > 0) return
         const account = yield* findAccount(id)
         if (Option.isSome(account) && account.value.kind !== kind) {
           return yield* new AccountKindConflict({ account: id, existing: account.value.kind, requested: kind })
@@ -229,7 +240,21 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
         yield* insertTransfer(id, debit, credit, amount, flag, flag, null, code, ref, now)
         return made(request, flag, ref, now)
       })
-      return sql.withTransaction(write).pipe(
+      // Inside the caller's transaction, no savepoint: a refusal takes back by hand the one row it
+      // may have moved (as `transferBatch` does), so it leaves no trace and the caller may go on.
+      const joined = Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const updated = yield* applyMove(debit, credit, phase, amount)
+        if (updated.length < 2) {
+          if (updated.length === 1) yield* undoMove(updated, debit, credit, phase, amount)
+          return yield* Effect.flatMap(refusalOf(debit, credit, amount), Effect.fail)
+        }
+        yield* insertTransfer(id, debit, credit, amount, flag, flag, null, code, ref, now).pipe(
+          Effect.tapError(() => undoMove(updated, debit, credit, phase, amount))
+        )
+        return made(request, flag, ref, now)
+      })
+      return inTransactionOr(sql, joined, write).pipe(
         Effect.catchTag("SqlError", (error) => Effect.die(error)),
         // A failure may be the replay of a transfer that succeeded before; the first result wins.
         Effect.catchTags({
@@ -280,22 +305,51 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
       )
     }
 
+    const claimsFirst = sql.onDialectOrElse({ pg: () => false, orElse: () => true })
+
     const resolve = (request: ResolveRequest, post: boolean): Effect.Effect<Transfer, ResolveError> => {
       const flag: TransferFlag = post ? "post_pending" : "void_pending"
       const { id, pendingId } = request
+      const state = post ? "posted" : "voided"
+      /**
+       * SQLite (a single writer: no lock order to keep) claims the pending transfer first, in one
+       * statement that also reads it; a resolution that is not the usual case (already resolved,
+       * absent, a replay, an id in use) leaves no trace and goes the full way below.
+       */
+      const claimFirst = Effect.gen(function* () {
+        const claimed = yield* sql`
+          UPDATE ledger_transfers SET state = ${state} WHERE id = ${pendingId} AND flag = 'pending' AND state = 'pending'
+          RETURNING *`.pipe(Effect.flatMap(decodeTransfers), Effect.orDie)
+        const row = claimed[0]
+        if (row === undefined) return Option.none<Transfer>()
+        const { amount, creditAccount, debitAccount, code, ref } = transferFromRow(row)
+        const now = yield* Clock.currentTimeMillis
+        const inserted = yield* Effect.either(insertTransfer(id, debitAccount, creditAccount, amount, flag, state, pendingId, code, ref, now))
+        if (inserted._tag === "Left") {
+          yield* sql`UPDATE ledger_transfers SET state = 'pending' WHERE id = ${pendingId}`.pipe(Effect.orDie)
+          return Option.none<Transfer>()
+        }
+        yield* settlePending(debitAccount, creditAccount, amount, post)
+        return Option.some(new Transfer({ id, debitAccount, creditAccount, amount, flag, state, pendingId, code, ref, createdAtMs: now }, true))
+      })
       const write = Effect.gen(function* () {
-        const pending = yield* findTransfer(pendingId)
+        if (claimsFirst) {
+          const done = yield* claimFirst
+          if (Option.isSome(done)) return done.value
+        }
+        // The pending transfer and (on a replay) the resolution, in one statement.
+        const both = yield* findTransfers([pendingId, id])
+        const pending = Option.fromNullable(both.find((transfer) => transfer.id === pendingId))
         if (Option.isNone(pending) || pending.value.flag !== "pending") {
           return yield* new PendingNotFound({ pendingId })
         }
         const { amount, creditAccount, debitAccount, code, ref } = pending.value
-        const stored = yield* findTransfer(id)
+        const stored = Option.fromNullable(both.find((transfer) => transfer.id === id))
         if (Option.isSome(stored)) {
           const diff = difference(stored.value, flag, debitAccount, creditAccount, amount, code, ref, pendingId)
           if (diff === "") return stored.value
           return yield* new TransferConflict({ id, difference: diff })
         }
-        const state = post ? "posted" : "voided"
         // The accounts first, then the pending transfer: every writer takes the accounts before any
         // transfer row, so a resolution cannot deadlock with a replay of the pending transfer (which
         // moves the accounts and then meets the pending row's id). A claim that finds the transfer
@@ -304,6 +358,8 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
         const claimed = yield* sql`
           UPDATE ledger_transfers SET state = ${state} WHERE id = ${pendingId} AND state = 'pending' RETURNING id`.pipe(Effect.orDie)
         if (claimed.length === 0) {
+          // Joined to the caller's transaction there is no savepoint to roll back: undo the settlement.
+          yield* settlePending(debitAccount, creditAccount, -amount, post)
           return yield* new PendingAlreadyResolved({ pendingId, state: pending.value.state })
         }
         const now = yield* Clock.currentTimeMillis
@@ -312,7 +368,7 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
         )
         return new Transfer({ id, debitAccount, creditAccount, amount, flag, state, pendingId, code, ref, createdAtMs: now }, true)
       })
-      return sql.withTransaction(write).pipe(
+      return inTransactionOr(sql, write, write).pipe(
         Effect.catchTag("SqlError", (error) => Effect.die(error)),
         traced(post ? "Ledger.post" : "Ledger.void")
       )

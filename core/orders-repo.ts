@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema, Struct } from "effect"
-import { CardUid, type MerchantId, type OfferId, type OrderId, type RegionId } from "./domain/ids.js"
+import { CardUid, type OfferId, type OrderId, type RegionId } from "./domain/ids.js"
 import { OfferRow as CatalogOfferRow } from "./domain/catalog.js"
 import { CardRow } from "./domain/card.js"
 import { CouponRow } from "./domain/coupon.js"
@@ -81,10 +81,23 @@ export const keyDifference = (stored: string | null, requested: string): string 
 }
 
 const firstOrder = firstRow(OrderRow)
-const firstOffer = firstRow(OfferRow)
-const firstCatalogVersion = firstRow(Schema.Struct({ catalog_version: DbInt }))
-const firstOfferVersion = firstRow(Schema.Struct({ version: Schema.NullOr(DbInt) }))
+const firstOrderForDelivery = firstRow(Schema.Struct({
+  ...OrderRow.fields,
+  coupon_value_points: DbInt,
+  coupon_issued_at_ms: DbInt,
+  coupon_expires_at_ms: DbInt
+}))
+const OfferForOrderRow = Schema.Struct({
+  ...OfferRow.fields,
+  sold_in: DbInt,
+  region_version: Schema.NullOr(DbInt),
+  offer_version: Schema.NullOr(DbInt),
+  merchant_version: Schema.NullOr(DbInt)
+})
+const firstOfferForOrder = firstRow(OfferForOrderRow)
 const decodeSessions = Schema.decodeUnknown(Schema.Array(SessionRow))
+const firstSessionPlaced = firstRow(Schema.Struct({ ...SessionRow.fields, placed: DbInt }))
+type SessionRow = typeof SessionRow.Type
 
 export const makeOrdersRepo = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -95,56 +108,60 @@ export const makeOrdersRepo = Effect.gen(function* () {
 
   const findOrder = (id: OrderId) => sql`${orderSelect} WHERE o.id = ${id}`.pipe(Effect.orDie, Effect.flatMap(firstOrder))
 
-  /** Reads the order and (on PostgreSQL) holds its row, so deliver, abort and the sweep take turns. */
-  const lockOrder = (id: OrderId) =>
-    Effect.gen(function* () {
-      const locked = yield* sql`UPDATE orders SET state = state WHERE id = ${id} RETURNING id`.pipe(Effect.orDie)
-      return locked.length === 0 ? Option.none() : yield* findOrder(id)
-    })
+  // PostgreSQL holds the order's row to the end of the transaction; SQLite has a single writer, and a
+  // read inside a write transaction is already in turn.
+  const forUpdate = sql.onDialectOrElse({ pg: () => sql`FOR UPDATE OF o`, orElse: () => sql`` })
 
-  const findOffer = (id: OfferId) =>
+  /** Reads the order and (on PostgreSQL) holds its row, so deliver, abort and the sweep take turns. One statement. */
+  const lockOrder = (id: OrderId) => sql`${orderSelect} WHERE o.id = ${id} ${forUpdate}`.pipe(Effect.orDie, Effect.flatMap(firstOrder))
+
+  /** `lockOrder` with the coupon's value and validity, which a delivery needs: still one statement. */
+  const lockOrderForDelivery = (id: OrderId) =>
     sql`
-      SELECT f.id, f.merchant_id, f.title, f.price_points, f.stock, f.valid_from_ms, f.valid_until_ms, f.coupon_validity_ms,
-        f.status, m.status AS merchant_status
-      FROM offers f JOIN merchants m ON m.id = f.merchant_id
-      WHERE f.id = ${id}`.pipe(Effect.orDie, Effect.flatMap(firstOffer))
+      SELECT o.*, c.id AS coupon_id, c.code AS coupon_code, c.state AS coupon_state, c.value_points AS coupon_value_points,
+        c.issued_at_ms AS coupon_issued_at_ms, c.expires_at_ms AS coupon_expires_at_ms
+      FROM orders o JOIN coupons c ON c.order_id = o.id
+      WHERE o.id = ${id} ${forUpdate}`.pipe(Effect.orDie, Effect.flatMap(firstOrderForDelivery))
 
-  const soldIn = (offerId: OfferId, regionId: RegionId) =>
-    sql`SELECT offer_id FROM offer_regions WHERE offer_id = ${offerId} AND region_id = ${regionId}`.pipe(
-      Effect.orDie,
-      Effect.map((rows) => rows.length > 0)
-    )
+  const checksOf = (row: typeof OfferForOrderRow.Type) => ({
+    offer: row,
+    soldIn: row.sold_in > 0,
+    versions: { current: row.region_version ?? 0, offerChanged: Math.max(row.offer_version ?? 0, row.merchant_version ?? 0) }
+  })
 
   /**
-   * The region's catalog version now, and the newest version at which this offer (or its merchant, for
-   * a suspension) changed in the region: a kiosk that saw an older version saw an outdated offer.
+   * What an order checks of its offer, as columns of one statement: the merchant's status, whether it
+   * is sold in the region, the region's catalog version now, and the newest version at which the
+   * offer (or its merchant, for a suspension) changed in the region. A kiosk that saw an older
+   * version saw an outdated offer.
    */
-  const catalogVersions = (regionId: RegionId, offerId: OfferId, merchantId: MerchantId) =>
-    Effect.gen(function* () {
-      const region = yield* sql`SELECT catalog_version FROM regions WHERE id = ${regionId}`.pipe(
-        Effect.orDie,
-        Effect.flatMap(firstCatalogVersion)
-      )
-      const changed = yield* sql`
-        SELECT MAX(version) AS version FROM (
-          SELECT MAX(version) AS version FROM catalog_changes WHERE region_id = ${regionId} AND offer_id = ${offerId}
-          UNION ALL
-          SELECT MAX(version) AS version FROM catalog_changes WHERE region_id = ${regionId} AND offer_id IS NULL AND merchant_id = ${merchantId}
-        ) AS latest`.pipe(
-        Effect.orDie,
-        Effect.flatMap(firstOfferVersion)
-      )
-      return {
-        current: Option.match(region, { onNone: () => 0, onSome: (row) => row.catalog_version }),
-        offerChanged: Option.match(changed, { onNone: () => 0, onSome: (row) => row.version ?? 0 })
-      }
-    })
+  const offerChecks = (regionId: RegionId) => sql`
+    (SELECT status FROM merchants WHERE id = offers.merchant_id) AS merchant_status,
+    (SELECT COUNT(*) FROM offer_regions WHERE offer_id = offers.id AND region_id = ${regionId}) AS sold_in,
+    (SELECT catalog_version FROM regions WHERE id = ${regionId}) AS region_version,
+    (SELECT MAX(version) FROM catalog_changes WHERE region_id = ${regionId} AND offer_id = offers.id) AS offer_version,
+    (SELECT MAX(version) FROM catalog_changes WHERE region_id = ${regionId} AND offer_id IS NULL AND merchant_id = offers.merchant_id) AS merchant_version`
 
-  /** Takes `quantity` from the stock only if that much is there: concurrent orders cannot oversell. */
-  const takeStock = (offerId: OfferId, quantity: number) =>
-    sql`UPDATE offers SET stock = stock - ${quantity} WHERE id = ${offerId} AND stock >= ${quantity} RETURNING stock`.pipe(
+  /** The offer with what an order checks of it (`offerChecks`), in one statement. */
+  const offerForOrder = (id: OfferId, regionId: RegionId) =>
+    sql`
+      SELECT offers.id, offers.merchant_id, offers.title, offers.price_points, offers.stock, offers.valid_from_ms,
+        offers.valid_until_ms, offers.coupon_validity_ms, offers.status, ${offerChecks(regionId)}
+      FROM offers WHERE offers.id = ${id}`.pipe(Effect.orDie, Effect.flatMap(firstOfferForOrder), Effect.map(Option.map(checksOf)))
+
+  /**
+   * Takes `quantity` from the stock if that much is there and answers the offer as it was, with what an
+   * order checks of it, in one statement. The caller checks afterwards and fails (rolling the take
+   * back) if the order may not have it; when nothing was taken, `offerForOrder` says why.
+   */
+  const takeStockForOrder = (id: OfferId, regionId: RegionId, quantity: number) =>
+    sql`
+      UPDATE offers SET stock = stock - ${quantity} WHERE id = ${id} AND stock >= ${quantity}
+      RETURNING offers.id, offers.merchant_id, offers.title, offers.price_points, offers.stock + ${quantity} AS stock,
+        offers.valid_from_ms, offers.valid_until_ms, offers.coupon_validity_ms, offers.status, ${offerChecks(regionId)}`.pipe(
       Effect.orDie,
-      Effect.map((rows) => rows.length > 0)
+      Effect.flatMap(firstOfferForOrder),
+      Effect.map(Option.map(checksOf))
     )
 
   const giveBackStock = (offerId: OfferId, quantity: number) =>
@@ -201,7 +218,18 @@ export const makeOrdersRepo = Effect.gen(function* () {
     return new Abortion({ orderId: row.id, couponId: row.coupon_id, reason: row.abort_reason ?? "", retainedCardUid: retained, abortedAtMs: row.resolved_at_ms ?? row.placed_at_ms })
   }
 
-  const resolveCustomer = (request: PlaceOrder, nowMs: number) =>
+  /**
+   * The session an order names and whether the order exists already (a replay), in one statement. No
+   * row when the session does not exist; whether the order does is then asked apart.
+   */
+  const sessionUnlessPlaced = (sessionId: SessionRow["id"], orderId: OrderId) =>
+    sql`SELECT s.*, (SELECT COUNT(*) FROM orders WHERE id = ${orderId}) AS placed FROM sessions s WHERE s.id = ${sessionId}`.pipe(
+      Effect.orDie,
+      Effect.flatMap(firstSessionPlaced)
+    )
+
+  /** Who orders: the user named, or the owner of the live session at this kiosk (read already, or now). */
+  const resolveCustomer = (request: PlaceOrder, nowMs: number, sessionRead?: Option.Option<SessionRow>) =>
     Effect.gen(function* () {
       const customer = request.customer
       if (customer._tag === "user") {
@@ -210,8 +238,9 @@ export const makeOrdersRepo = Effect.gen(function* () {
         return customer.userId
       }
       const { sessionId } = customer
-      const rows = yield* sql`SELECT * FROM sessions WHERE id = ${sessionId}`.pipe(Effect.flatMap(decodeSessions), Effect.orDie)
-      const session = rows[0]
+      const session = sessionRead !== undefined
+        ? Option.getOrUndefined(sessionRead)
+        : (yield* sql`SELECT * FROM sessions WHERE id = ${sessionId}`.pipe(Effect.flatMap(decodeSessions), Effect.orDie))[0]
       if (session === undefined) return yield* new SessionNotFound({ sessionId })
       if (session.ended_at_ms !== null) return yield* new SessionEnded({ sessionId, reason: "ended" })
       if (session.expires_at_ms <= nowMs) return yield* new SessionEnded({ sessionId, reason: "expired" })
@@ -225,15 +254,14 @@ export const makeOrdersRepo = Effect.gen(function* () {
     sql,
     findOrder,
     lockOrder,
-    findOffer,
-    soldIn,
-    catalogVersions,
-    takeStock,
+    lockOrderForDelivery,
+    offerForOrder,
+    takeStockForOrder,
     giveBackStock,
     placementOf,
-    couponOf,
     deliveryOf,
     abortionOf,
-    resolveCustomer
+    resolveCustomer,
+    sessionUnlessPlaced
   } as const
 })

@@ -10,6 +10,7 @@ import {
   type AbortOrder,
   ABORT_REASON_LENGTH_MAX,
   type DeliverOrder,
+  Delivery,
   InsufficientPoints,
   KioskNotAvailable,
   MediumMismatch,
@@ -77,7 +78,7 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
     const coupons = yield* Coupons
     const cards = yield* Cards
     const outbox = yield* Outbox
-    const { placementOf, couponOf, deliveryOf, abortionOf, resolveCustomer } = repo
+    const { placementOf, deliveryOf, abortionOf, resolveCustomer } = repo
 
     const place = (request: PlaceOrder) => {
       const { orderId, kioskId, offerId, quantity, catalogVersion, medium } = request
@@ -87,8 +88,14 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
           ? Effect.succeed(placementOf(row))
           : Effect.fail(new OrderConflict({ orderId, operation: "place", difference: keyDifference(row.request_key, requestKey) }))
       const write = Effect.gen(function* () {
-        const existing = yield* repo.findOrder(orderId)
-        if (Option.isSome(existing)) return yield* replayOf(existing.value)
+        // A replay answers as the first time, whatever changed since. With a session, whether the
+        // order exists comes with the session's row: one statement for both.
+        const { customer } = request
+        const looked = customer._tag === "session" ? yield* repo.sessionUnlessPlaced(customer.sessionId, orderId) : undefined
+        if (looked === undefined || Option.isNone(looked) || looked.value.placed > 0) {
+          const existing = yield* repo.findOrder(orderId)
+          if (Option.isSome(existing)) return yield* replayOf(existing.value)
+        }
         if (!Number.isSafeInteger(quantity) || quantity < 1 || quantity > QUANTITY_MAX) {
           return yield* new InvalidRequest({ reason: `quantity must be a whole number from 1 to ${QUANTITY_MAX}, got ${quantity}` })
         }
@@ -96,15 +103,18 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
           return yield* new InvalidRequest({ reason: `catalog version must be the whole number the kiosk's catalog shows, got ${catalogVersion}` })
         }
         const now = yield* Clock.currentTimeMillis
-        const userId = yield* resolveCustomer(request, now)
+        const userId = yield* resolveCustomer(request, now, looked)
         const terms = yield* coupons.kioskTerms(kioskId)
         if (Option.isNone(terms)) return yield* new KioskNotFound({ kioskId })
         if (!terms.value.enabled) return yield* new KioskNotAvailable({ kioskId, reason: "disabled by an operator" })
         const { regionId } = terms.value
-        const found = yield* repo.findOffer(offerId)
+        // Stock first, with the offer as it was: the checks below fail (and roll the take back) if the
+        // order may not have it. Nothing taken: the offer read on its own says why.
+        const taken = yield* repo.takeStockForOrder(offerId, regionId, quantity)
+        const found = Option.isSome(taken) ? taken : yield* repo.offerForOrder(offerId, regionId)
         if (Option.isNone(found)) return yield* new OfferNotAvailable({ offerId, reason: "no such offer" })
-        const offer = found.value
-        if (!(yield* repo.soldIn(offerId, regionId))) return yield* new OfferNotAvailable({ offerId, reason: `not sold in region ${regionId}` })
+        const { offer, versions } = found.value
+        if (!found.value.soldIn) return yield* new OfferNotAvailable({ offerId, reason: `not sold in region ${regionId}` })
         if (offer.merchant_status !== "registered") {
           return yield* new OfferNotAvailable({ offerId, reason: `its merchant ${offer.merchant_id} is ${offer.merchant_status}` })
         }
@@ -115,7 +125,6 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
             reason: `on sale from ${new Date(offer.valid_from_ms).toISOString()} until ${new Date(offer.valid_until_ms).toISOString()}`
           })
         }
-        const versions = yield* repo.catalogVersions(regionId, offerId, offer.merchant_id)
         // Older than the offer's last change, or newer than the region has ever been: either way the
         // kiosk is not showing the offer as it is.
         if (catalogVersion < versions.offerChanged || catalogVersion > versions.current) {
@@ -123,10 +132,7 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
         }
         const amount = offer.price_points * quantity
         if (!Number.isSafeInteger(amount)) return yield* new OfferNotAvailable({ offerId, reason: `${quantity} of it cost more points than can be counted` })
-        if (!(yield* repo.takeStock(offerId, quantity))) {
-          const stock = Option.match(yield* repo.findOffer(offerId), { onNone: () => 0, onSome: (o) => o.stock })
-          return yield* new OutOfStock({ offerId, stock, requested: quantity })
-        }
+        if (Option.isNone(taken)) return yield* new OutOfStock({ offerId, stock: offer.stock, requested: quantity })
         const couponId = CouponId.make(yield* newId("cpn"))
         const couponCode = CouponCode.make(yield* newCouponCode)
         const inserted = yield* sql`
@@ -164,7 +170,7 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
       const { orderId, medium } = request
       const key = deliverKey(medium)
       const write = Effect.gen(function* () {
-        const found = yield* repo.lockOrder(orderId)
+        const found = yield* repo.lockOrderForDelivery(orderId)
         if (Option.isNone(found)) return yield* new OrderNotFound({ orderId })
         const order = found.value
         if (order.state === "aborted") return yield* new OrderAlreadyAborted({ orderId, reason: order.abort_reason, flagged: order.flagged })
@@ -175,11 +181,11 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
         if (medium._tag !== order.medium) return yield* new MediumMismatch({ orderId, placed: order.medium, delivered: medium._tag })
         const now = yield* Clock.currentTimeMillis
         const cardUid = medium._tag === "card" ? medium.cardUid : null
-        if (cardUid !== null) yield* cards.handOver({ uid: cardUid, orderId, userId: order.user_id, nowMs: now })
+        const cardDeadlineMs = cardUid === null ? null : yield* cards.handOver({ uid: cardUid, orderId, userId: order.user_id, nowMs: now })
         // Replays were answered above, so the pending transfer is still pending: anything else is a bug.
         yield* ledger.post({ id: TransferId.make(`order:${orderId}:post`), pendingId: pendingId(orderId) }).pipe(Effect.orDie)
-        const coupon = yield* couponOf(order)
-        const validityMs = coupon.expires_at_ms - coupon.issued_at_ms
+        const coupon = { id: order.coupon_id, code: order.coupon_code, value_points: order.coupon_value_points }
+        const validityMs = order.coupon_expires_at_ms - order.coupon_issued_at_ms
         yield* sql`
           UPDATE coupons SET state = 'active', card_uid = ${cardUid}, issued_at_ms = ${now}, expires_at_ms = ${now + validityMs}
           WHERE id = ${coupon.id}`.pipe(Effect.orDie)
@@ -196,7 +202,18 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
         }
         yield* outbox.enqueue({ kind: OutboxKinds.providerOrder, idempotencyKey: providerOrderKey(orderId), payload })
         if (medium._tag === "phone") yield* textCoupon(order.user_id, orderId, coupon.code, coupon.value_points, now + validityMs)
-        return yield* deliveryOf({ ...order, state: "delivered", resolution_key: key, resolved_at_ms: now })
+        // Built from what was just written rather than read back (a coupon's medium is its order's).
+        return new Delivery({
+          orderId,
+          couponId: coupon.id,
+          couponCode: coupon.code,
+          valuePoints: coupon.value_points,
+          medium: order.medium,
+          cardUid,
+          cardDeadlineMs,
+          issuedAtMs: now,
+          expiresAtMs: now + validityMs
+        })
       })
       return sql.withTransaction(write).pipe(Effect.catchTag("SqlError", Effect.die), traced("Orders.deliver"))
     }

@@ -19,10 +19,13 @@ export interface OutboxDelivery {
   readonly attempt: number
 }
 
-/** What the worker writes when a message is finished, and the handler's effect run in that transaction. */
+/**
+ * What the worker writes when a message is finished, and the handler's effect run in that transaction.
+ * Without an effect the row is finished by one statement and needs no transaction of its own.
+ */
 export interface OutboxCompletion<R> {
   readonly payload: string
-  readonly effect: Effect.Effect<void, never, R>
+  readonly effect?: Effect.Effect<void, never, R> | undefined
 }
 
 export type OutboxSendOutcome<R> =
@@ -70,7 +73,7 @@ export const outboxHandler = <A, I, B, R = never>(definition: OutboxHandlerDefin
           result: toJson(result),
           completion: {
             payload: finished(payloadJson, payload.value),
-            effect: definition.onSent === undefined ? Effect.void : definition.onSent(payload.value, result, delivery)
+            effect: definition.onSent === undefined ? undefined : definition.onSent(payload.value, result, delivery)
           }
         })),
         Effect.catchTags({
@@ -82,10 +85,10 @@ export const outboxHandler = <A, I, B, R = never>(definition: OutboxHandlerDefin
     giveUp: (payloadJson, reason, delivery) => {
       const payload = decode(payloadJson)
       // An undecodable payload has nothing to redact from and nobody to tell: it is kept as it came.
-      if (Option.isNone(payload)) return { payload: payloadJson, effect: Effect.void }
+      if (Option.isNone(payload)) return { payload: payloadJson }
       return {
         payload: finished(payloadJson, payload.value),
-        effect: definition.onDead === undefined ? Effect.void : definition.onDead(payload.value, reason, delivery)
+        effect: definition.onDead === undefined ? undefined : definition.onDead(payload.value, reason, delivery)
       }
     }
   }

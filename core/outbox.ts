@@ -149,15 +149,20 @@ export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
         const messages = yield* rowsToMessages(rows)
         // RETURNING has no order; oldest first keeps sends roughly in the order they were caused.
         return [...messages].sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      }).pipe(sql.withTransaction, Effect.orDie)
+      })
+    // One statement, atomic on its own: no transaction around it (a BEGIN and COMMIT per claim saved).
 
-    /** Finishes a row if this worker still holds its lease; runs the completion in the same transaction. */
+    /**
+     * Finishes a row if this worker still holds its lease; runs the completion in the same transaction.
+     * A completion without an effect (an SMS) is the UPDATE alone, which needs no transaction.
+     */
     const finish = <R>(
       message: OutboxMessage,
       state: OutboxState,
       fields: { readonly result: string | null; readonly error: string | null; readonly completion: OutboxCompletion<R> }
-    ): Effect.Effect<boolean, never, R> =>
-      Effect.gen(function* () {
+    ): Effect.Effect<boolean, never, R> => {
+      const completion = fields.completion.effect
+      const finishRow = Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         const sentAt = state === "sent" ? now : null
         const updated = yield* sql`
@@ -166,9 +171,11 @@ export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
           WHERE id = ${message.id} AND state = 'pending' AND attempts = ${message.attempts}
           RETURNING id`.pipe(Effect.orDie)
         if (updated.length === 0) return false
-        yield* fields.completion.effect
+        if (completion !== undefined) yield* completion
         return true
-      }).pipe(sql.withTransaction, Effect.orDie)
+      })
+      return completion === undefined ? finishRow : finishRow.pipe(sql.withTransaction, Effect.orDie)
+    }
 
     const scheduleRetry = (message: OutboxMessage, error: string) =>
       Effect.gen(function* () {

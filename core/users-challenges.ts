@@ -66,7 +66,7 @@ export const makeChallenges = (settings: UsersSettings) =>
     const decodePhone = Schema.decodeUnknownOption(PhoneNumber)
     const decodeChallengeId = Schema.decodeUnknownOption(ChallengeId)
     const decodeChallenges = Schema.decodeUnknown(Schema.Array(ChallengeRow))
-    const decodeRecent = Schema.decodeUnknown(Schema.Array(Schema.Struct({ n: DbInt, oldest: Schema.NullOr(DbInt) })))
+    const decodeLookup = Schema.decodeUnknown(Schema.Array(Schema.Struct({ users: DbInt, kiosks: DbInt, n: DbInt, oldest: Schema.NullOr(DbInt) })))
     const decodeAttempts = Schema.decodeUnknown(Schema.Array(Schema.Struct({ attempts: DbInt })))
 
   const findChallenge = (id: ChallengeId) =>
@@ -80,8 +80,12 @@ export const makeChallenges = (settings: UsersSettings) =>
     `ecoupon ${purpose === "register" ? "registration" : "sign-in"} code ${code}. ` +
     `Valid ${Math.round(settings.codeTtlMs / 60_000)} min. Nobody from ecoupon will ask you for it.`
 
-  /** Queues a code for the number in the same transaction as its challenge. */
-  const start = (phoneInput: string, purpose: ChallengePurpose, kioskId: KioskId | null) =>
+  /**
+   * Queues a code for the number in the same transaction as its challenge. `either` picks the step
+   * from the number: sign-in if it is registered, registration otherwise (what a kiosk asks for), in
+   * the same transaction, so no look-up of the number is spent before it.
+   */
+  const start = (phoneInput: string, purposeAsked: ChallengePurpose | "either", kioskId: KioskId | null) =>
     Effect.gen(function* () {
       const decoded = decodePhone(phoneInput)
       if (Option.isNone(decoded)) return yield* new InvalidPhone({ masked: maskPhone(phoneInput) })
@@ -92,25 +96,26 @@ export const makeChallenges = (settings: UsersSettings) =>
       const code = yield* newOtpCode(settings.codeDigits)
       const codeHash = yield* hashCode(challengeId, code)
       const expiresAtMs = now + settings.codeTtlMs
+      const windowStartMs = now - settings.challengeWindowMs
       return yield* sql.withTransaction(
         Effect.gen(function* () {
-          const user = yield* sql`SELECT id FROM users WHERE phone = ${phone}`.pipe(Effect.orDie)
-          if (purpose === "register" && user.length > 0) return yield* new AlreadyRegistered({ masked })
-          if (purpose === "identify" && user.length === 0) return yield* new UnknownPhone({ masked })
-          if (kioskId !== null) {
-            const kiosk = yield* sql`SELECT id FROM kiosks WHERE id = ${kioskId}`.pipe(Effect.orDie)
-            if (kiosk.length === 0) return yield* new KioskNotFound({ kioskId })
-          }
-          const windowStartMs = now - settings.challengeWindowMs
-          const recent = yield* sql`
-            SELECT COUNT(*) AS n, MIN(created_at_ms) AS oldest FROM otp_challenges
+          // The number's user, the kiosk and the codes sent lately, in one statement.
+          const kiosk = kioskId === null ? sql`1` : sql`(SELECT COUNT(*) FROM kiosks WHERE id = ${kioskId})`
+          const looked = yield* sql`
+            SELECT (SELECT COUNT(*) FROM users WHERE phone = ${phone}) AS users, ${kiosk} AS kiosks,
+              COUNT(*) AS n, MIN(created_at_ms) AS oldest
+            FROM otp_challenges
             WHERE phone = ${phone} AND created_at_ms > ${windowStartMs}`.pipe(
-            Effect.flatMap(decodeRecent),
+            Effect.flatMap(decodeLookup),
             Effect.orDie
           )
-          const count = recent[0]?.n ?? 0
-          if (count >= settings.challengesPerPhoneMax) {
-            const oldest = recent[0]?.oldest ?? now
+          const found = looked[0] ?? { users: 0, kiosks: 0, n: 0, oldest: null }
+          const purpose: ChallengePurpose = purposeAsked !== "either" ? purposeAsked : found.users > 0 ? "identify" : "register"
+          if (purpose === "register" && found.users > 0) return yield* new AlreadyRegistered({ masked })
+          if (purpose === "identify" && found.users === 0) return yield* new UnknownPhone({ masked })
+          if (kioskId !== null && found.kiosks === 0) return yield* new KioskNotFound({ kioskId })
+          if (found.n >= settings.challengesPerPhoneMax) {
+            const oldest = found.oldest ?? now
             return yield* new TooManyChallenges({ masked, retryAfterMs: Math.max(1, oldest + settings.challengeWindowMs - now) })
           }
           // A newer code replaces the older ones for the same step: only the latest SMS works.
@@ -141,12 +146,6 @@ export const makeChallenges = (settings: UsersSettings) =>
     }
   }
 
-  /** The state a challenge moved to under us, as the refusal it means. */
-  const refusalAfterRace = (challengeId: ChallengeId, now: number) =>
-    Effect.flatMap(findChallenge(challengeId), (challenge) =>
-      Effect.fail(Option.match(challenge, { onNone: () => new ChallengeNotFound({ challengeId }), onSome: (row) => refusalFor(row, now) ?? new ChallengeUsed({ challengeId }) }))
-    )
-
   /**
    * Checks a code and, if right, runs `onVerified` in the same transaction as the claim of the
    * challenge. A wrong code commits its attempt and then fails.
@@ -164,26 +163,34 @@ export const makeChallenges = (settings: UsersSettings) =>
       const now = yield* Clock.currentTimeMillis
       const outcome = yield* sql.withTransaction(
         Effect.gen(function* () {
-          const found = yield* findChallenge(challengeId)
-          if (Option.isNone(found) || found.value.purpose !== purpose) return yield* new ChallengeNotFound({ challengeId })
-          const challenge = found.value
-          const refusal = refusalFor(challenge, now)
-          if (refusal !== undefined) return yield* Effect.fail(refusal)
+          // Claimed first, in one statement: a right code (the usual case) needs nothing more. A
+          // wrong code, or another step's challenge, puts it back in this same transaction, so
+          // nobody ever sees it claimed.
+          const claimed = yield* sql`
+            UPDATE otp_challenges SET state = 'verified'
+            WHERE id = ${challengeId} AND state = 'open' AND expires_at_ms > ${now}
+            RETURNING *`.pipe(Effect.flatMap(decodeChallenges), Effect.orDie)
+          const challenge = claimed[0]
+          if (challenge === undefined) {
+            const found = yield* findChallenge(challengeId)
+            if (Option.isNone(found) || found.value.purpose !== purpose) return yield* new ChallengeNotFound({ challengeId })
+            return yield* Effect.fail(refusalFor(found.value, now) ?? new ChallengeUsed({ challengeId }))
+          }
+          if (challenge.purpose !== purpose) {
+            yield* sql`UPDATE otp_challenges SET state = 'open' WHERE id = ${challengeId}`.pipe(Effect.orDie)
+            return yield* new ChallengeNotFound({ challengeId })
+          }
           if (!codeMatches(challenge.code_hash, challengeId, code)) {
             const counted = yield* sql`
               UPDATE otp_challenges
               SET attempts = attempts + 1,
-                  state = CASE WHEN attempts + 1 >= ${settings.codeTriesMax} THEN 'locked' ELSE state END
-              WHERE id = ${challengeId} AND state = 'open'
+                  state = CASE WHEN attempts + 1 >= ${settings.codeTriesMax} THEN 'locked' ELSE 'open' END
+              WHERE id = ${challengeId}
               RETURNING attempts`.pipe(Effect.flatMap(decodeAttempts), Effect.orDie)
-            const attempts = counted[0]?.attempts
-            if (attempts === undefined) return yield* refusalAfterRace(challengeId, now)
+            const attempts = counted[0]?.attempts ?? settings.codeTriesMax
             const triesLeft = settings.codeTriesMax - attempts
             return { _tag: "Wrong", error: triesLeft <= 0 ? new ChallengeLocked({ challengeId }) : new WrongCode({ challengeId, triesLeft }) } as const
           }
-          const claimed = yield* sql`
-            UPDATE otp_challenges SET state = 'verified' WHERE id = ${challengeId} AND state = 'open' RETURNING id`.pipe(Effect.orDie)
-          if (claimed.length === 0) return yield* refusalAfterRace(challengeId, now)
           return { _tag: "Verified", value: yield* onVerified(challenge, now) } as const
         })
       ).pipe(Effect.catchTag("SqlError", Effect.die))

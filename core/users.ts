@@ -74,13 +74,19 @@ export class Users extends Effect.Service<Users>()("ecoupon/Users", {
         Effect.orDie
       )
 
+    const lockKiosk = sql.onDialectOrElse({
+      pg: () => (kioskId: KioskId) => Effect.asVoid(Effect.orDie(sql`SELECT id FROM kiosks WHERE id = ${kioskId} FOR UPDATE`)),
+      orElse: () => undefined
+    })
+
     /** A kiosk serves one customer at a time: a new session there ends the ones before it. */
     const openSession = (userId: UserId, kioskId: KioskId | null, now: number) =>
       Effect.gen(function* () {
         const id = SessionId.make(yield* newId("ses"))
         if (kioskId !== null) {
           // Concurrent sign-ins at one kiosk queue on its row (PostgreSQL), so only the last stays open.
-          yield* sql`SELECT id FROM kiosks WHERE id = ${kioskId} ${sql.onDialectOrElse({ pg: () => sql`FOR UPDATE`, orElse: () => sql`` })}`.pipe(Effect.orDie)
+          // SQLite has a single writer: nothing to queue on, and no statement spent.
+          if (lockKiosk !== undefined) yield* lockKiosk(kioskId)
           yield* sql`
             UPDATE sessions SET ended_at_ms = ${now}
             WHERE kiosk_id = ${kioskId} AND ended_at_ms IS NULL AND expires_at_ms > ${now}`.pipe(Effect.orDie)
@@ -149,6 +155,12 @@ export class Users extends Effect.Service<Users>()("ecoupon/Users", {
       /** Creates the user, opens `user:<id>`, posts the welcome grant and opens a first session. */
       verifyRegistration: (challengeId: string, code: string) =>
         challenges.verify(challengeId, code, "register", register).pipe(traced("Users.verifyRegistration")),
+      /**
+       * Sends a code for a session at `kioskId`: a sign-in code if the number is registered, a
+       * registration code otherwise (`purpose` in the answer says which).
+       */
+      startSignIn: (phone: string, kioskId: KioskId) =>
+        challenges.start(phone, "either", kioskId).pipe(traced("Users.startSignIn")),
       /** Sends a sign-in code to a registered number, for a session at `kioskId`. */
       startIdentification: (phone: string, kioskId: KioskId) =>
         challenges.start(phone, "identify", kioskId).pipe(traced("Users.startIdentification")),
@@ -158,11 +170,14 @@ export class Users extends Effect.Service<Users>()("ecoupon/Users", {
       endSession: (sessionId: SessionId): Effect.Effect<Session, SessionNotFound> =>
         Effect.gen(function* () {
           const now = yield* Clock.currentTimeMillis
-          yield* sql`UPDATE sessions SET ended_at_ms = ${now} WHERE id = ${sessionId} AND ended_at_ms IS NULL`.pipe(Effect.orDie)
-          const session = yield* findSession(sessionId)
+          // One statement, atomic on its own: the session it ended, or nothing if it was not open.
+          const ended = yield* sql`
+            UPDATE sessions SET ended_at_ms = ${now} WHERE id = ${sessionId} AND ended_at_ms IS NULL
+            RETURNING *`.pipe(Effect.flatMap(decodeSessions), Effect.orDie)
+          const session = ended[0] !== undefined ? Option.some(sessionFromRow(ended[0])) : yield* findSession(sessionId)
           if (Option.isNone(session)) return yield* new SessionNotFound({ sessionId })
           return session.value
-        }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die), traced("Users.endSession")),
+        }).pipe(traced("Users.endSession")),
       /** The session if it is live (not ended, not expired, and at `kioskId` when given). */
       requireSession,
       /** A campaign grant from `issuer`. Idempotent by transfer id: a replay returns the first transfer. */
