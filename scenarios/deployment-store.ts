@@ -79,8 +79,8 @@ export const deploymentImage = (): Promise<Uint8Array> => {
   return template
 }
 
-/** A fresh store holding the registered deployment, in `scope`. */
-export const openDeploymentStore = async (scope: Scope.Scope): Promise<Context.Context<SqlClient.SqlClient | SqljsClient.SqljsStore>> => {
+/** A fresh store holding the registered deployment, in `scope`; `observer` sees every statement it runs. */
+export const openDeploymentStore = async (scope: Scope.Scope, observer?: (sql: string) => void): Promise<Context.Context<SqlClient.SqlClient | SqljsClient.SqljsStore>> => {
   const bytes = await deploymentImage()
-  return Effect.runPromise(Layer.buildWithScope(Layer.orDie(SqljsClient.layer({ bytes })), scope))
+  return Effect.runPromise(Layer.buildWithScope(Layer.orDie(SqljsClient.layer({ bytes, ...(observer === undefined ? {} : { observer }) })), scope))
 }

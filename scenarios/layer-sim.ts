@@ -98,7 +98,7 @@ export const simStation = (index: number, seed: number, cards: CardFactory, serv
 const openSim = async (options: OpenOptions): Promise<System> => {
   const scope = Effect.runSync(Scope.make())
   try {
-    const store = await openDeploymentStore(scope)
+    const store = await openDeploymentStore(scope, options.sqlObserver)
     const time = new VirtualTime(deployment.startMs)
     const random = Random.make(options.seed)
     const inTime = <A>(effect: Effect.Effect<A>): A => {

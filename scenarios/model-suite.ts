@@ -66,6 +66,8 @@ export interface ModelSuiteOptions {
   /** Each run's trace fingerprint, as it ends (the determinism check collects them). */
   readonly onTrace?: (digest: string) => void
   readonly signal?: AbortSignal | undefined
+  /** Told of each command just before it runs on the system. */
+  readonly beforeStep?: (command: Command) => void
 }
 
 export interface ModelSuiteOutcome {
@@ -88,7 +90,7 @@ export const runModelSuite = async (options: ModelSuiteOptions): Promise<ModelSu
   const property = fc.asyncProperty(commandsArbitrary(options.maxCommands ?? DEFAULT_MAX_COMMANDS), async (steps) => {
     options.onRun?.(++run)
     const system = await open()
-    const sequence = new Sequence(system, options.signal)
+    const sequence = new Sequence(system, options.signal, options.beforeStep)
     try {
       await fc.asyncModelRun(() => ({ model: sequence, real: sequence }), steps)
       await sequence.finish()

@@ -63,7 +63,9 @@ export class Sequence {
   constructor(
     readonly system: System,
     /** Aborted on Ctrl-C: the next step throws instead of running. */
-    private readonly signal?: AbortSignal
+    private readonly signal?: AbortSignal,
+    /** Told of each command just before it runs (the scenarios benchmark times them by kind). */
+    private readonly beforeStep?: (command: Command) => void
   ) {}
 
   /** Runs one command if it applies now (else skips it); throws `SequenceFailure` when the system and the model part ways. */
@@ -72,6 +74,7 @@ export class Sequence {
     if (!applicable(this.model, command)) return
     const points = command._tag === "Redeem" ? redeemAmount(this.model, command.coupon, command.part) : 0
     const expected = apply(this.model, command)
+    this.beforeStep?.(command)
     const { answer, sheet } = await this.system.run((env) =>
       Effect.gen(function* () {
         const answer = yield* execute(env, command, points)

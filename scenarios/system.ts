@@ -82,6 +82,8 @@ export interface OpenOptions {
   /** Seeds the core's ids and the sim devices. */
   readonly seed: number
   readonly wrap?: ServiceWrapper | undefined
+  /** Sees every statement the store runs (the sim layer's; the scenarios benchmark counts them). */
+  readonly sqlObserver?: ((sql: string) => void) | undefined
   /** With the http layer: a running server instead of one the runner starts. */
   readonly serverUrl?: string | undefined
 }

@@ -9,6 +9,7 @@ const benches: Record<string, { readonly about: string; readonly load: () => Pro
   sim: { about: "fleet simulator at scale: journeys/s, CPU per journey, statements per journey, the SQL floor of the same statements on sql.js and native SQLite and the ratio to it, peak RSS [kiosks] [days] [customers/kiosk/day] [seed] [spans] [no-audit] [no-floor]", load: () => import("./sim.js") },
   serve: { about: "ecoupon serve under 16 then 64 kiosks running issuance cycles over HTTP, embedded store then PostgreSQL: cycles/s, p50/p99, the ratio to the HTTP floor of the same stack, where a cycle's time goes, pgbench -N TPS [seconds] [kiosks,...] [profile] [no-pg]", load: () => import("./serve.js") },
   kiosk: { about: "one kiosk agent on sim hardware with instant mechanics driven through its touchscreen by headless Chromium: purchases per minute, tap-to-next-screen latency p50/p95 [seconds]", load: () => import("./kiosk.js") },
+  scenarios: { about: "model-based scenario runs (issue 11) on the sim layer over worker threads: runs/s against 1,000 runs in <= 60 s, CPU per run, load average; with breakdown (or when the target is missed) time and SQL statements per command kind [runs] [threads] [max-commands] [seed] [breakdown]", load: () => import("./scenarios.js") },
   crash: { about: "SIGKILL a writer on the durable store and check every acknowledged transaction survives [kills] [seed]", load: () => import("./crash.js") }
 }
 
