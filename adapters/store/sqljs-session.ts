@@ -89,6 +89,29 @@ export const nondeterminism = (sql: string): string | undefined => {
     : `${found[0].trim()} makes this statement give a different result when the journal replays it; compute the value in the application (Clock, the id generator) and pass it as a parameter`
 }
 
+/** What `Session.run` needs to know of a statement, which depends on its text alone. */
+interface Classified {
+  readonly control: Control | undefined
+  readonly write: boolean
+  readonly refusal: string | undefined
+}
+
+// The same few hundred SQL texts run over and over: classifying each (a dozen regular expressions)
+// once per text rather than once per statement. Bounded so ad-hoc SQL cannot grow it without end.
+const classifiedMax = 2048
+const classified = new Map<string, Classified>()
+
+const classify = (sql: string): Classified => {
+  const known = classified.get(sql)
+  if (known !== undefined) return known
+  const control = parseControl(sql)
+  const write = control === undefined && isWrite(sql)
+  const result: Classified = { control, write, refusal: write ? nondeterminism(sql) : undefined }
+  if (classified.size >= classifiedMax) classified.clear()
+  classified.set(sql, result)
+  return result
+}
+
 /**
  * What one holder of the database lock sees: a `Connection` for @effect/sql. A transactional session
  * also keeps the transaction's write statements, with a mark per savepoint so a rolled-back savepoint
@@ -174,10 +197,9 @@ export class Session implements Connection {
     } catch (cause) {
       throw sqlError(sql, cause)
     }
-    const control = parseControl(sql)
+    const { control, write, refusal } = classify(sql)
     if (control === undefined) {
-      if (!isWrite(sql)) return execute(values)
-      const refusal = nondeterminism(sql)
+      if (!write) return execute(values)
       if (refusal !== undefined) throw sqlError(sql, new Error(refusal))
       if (this.log === undefined) return execute(values)
       const statement = { sql, params: values }
