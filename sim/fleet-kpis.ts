@@ -81,8 +81,24 @@ export interface AuditSummary {
   readonly checks: ReadonlyArray<{ readonly invariant: number; readonly name: string; readonly checked: number; readonly violations: number }>
 }
 
+/** Where a stopped run was when it stopped (Ctrl-C): its figures cover the run up to then. */
+export interface Interruption {
+  /** Why it stopped: the signal's name, or "stopped". */
+  readonly reason: string
+  /** Virtual time it stopped at, and the simulated day that was under way (1-based). */
+  readonly atMs: number
+  readonly day: number
+  readonly days: number
+  readonly journeys: number
+  /** Stopped while simulating, or during closing time (final drain and audit). */
+  readonly phase: "simulation" | "closing"
+}
+
 /** Everything a run reports; `kpis.json` is this object. */
 export interface FleetKpis {
+  /** True when the run was stopped before its end: no closing time, no final drain, no audit. */
+  readonly partial: boolean
+  readonly interrupted?: Interruption
   readonly config: {
     readonly kiosks: number
     readonly merchants: number

@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Exit, Fiber, Layer, Random, Schema, Scope, type Tracer } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Option, Random, Schema, Scope, type Tracer } from "effect"
 import * as SqljsClient from "../adapters/store/sqljs-client.js"
 import type { SqlValue } from "../adapters/store/sqljs-database.js"
 import { runMigrations } from "../adapters/store/migrate.js"
@@ -46,11 +46,18 @@ export interface FleetRunOptions {
   readonly audit?: boolean
   /** Sees every SQL statement the store runs, with its values, the migrations' included (a benchmark's recorder). */
   readonly sqlObserver?: (sql: string, params: ReadonlyArray<SqlValue>) => void
+  /**
+   * Aborted, the run stops where it is (within a slice of wall time, see `VirtualTime.runSliced`) and
+   * returns partial figures: no closing time, no final drain, no audit. The abort's reason (e.g.
+   * "SIGINT") is kept in `kpis.interrupted`.
+   */
+  readonly stop?: AbortSignal
 }
 
 export interface FleetResult {
   readonly kpis: FleetKpis
   readonly auditText: string
+  /** The run ended at its horizon with every invariant holding; false for a partial run. */
   readonly ok: boolean
 }
 
@@ -152,75 +159,117 @@ const program = (
     const log = new FleetLog(time, sink)
     const counters = new FleetCounters()
     log.emit("run.start", runSummary(config))
-    const regionIds = Array.from({ length: config.regions }, (_, r) => regionIdOf(r))
-    const merchants = yield* planMerchants(config, regionIds)
-    yield* registerDeployment(config, services, merchants)
-    const outside = yield* makeOutsideWorld(config, merchants)
-    const cards = makeCardFactory()
+    // Stopped from outside (Ctrl-C): the main fiber wakes up at once, wherever virtual time is.
+    const stopRequested = yield* Deferred.make<void>()
+    const requestStop = () => void Deferred.unsafeDone(stopRequested, Exit.void)
+    if (options.stop?.aborted === true) requestStop()
+    else options.stop?.addEventListener("abort", requestStop, { once: true })
+    const stopped = Effect.as(Deferred.await(stopRequested), Option.none())
+
+    // The world, built step by step so that a stop during set-up still reports what exists.
+    let built: FleetWorld | undefined
     const kiosks: Array<SimKiosk> = []
-    for (let k = 0; k < config.kiosks; k++) kiosks.push(yield* makeSimKiosk(config, k, regionIds, cards))
-    const world: FleetWorld = {
-      config,
-      time,
-      log,
-      counters,
-      services,
-      outside,
-      regionIds,
-      kiosks,
-      kiosksByRegion: regionIds.map((_, r) => kiosks.filter((kiosk) => kiosk.regionIndex === r)),
-      merchants,
-      registered: regionIds.map(() => []),
-      nextCustomer: 0,
-      nextRedemption: 0,
-      nextMovement: 0,
-      cardsOut: 0,
-      outboxNudge: new Nudge(time),
-      // Bounded by what customers plan (a few redemptions per coupon) within the run.
-      merchantDesk: new Mailbox(1_000_000),
-      random: yield* deviceRandom(deriveSeed(config.seed, "world")),
-      horizonMs: horizonMs(config)
-    }
-    for (const merchant of merchants) yield* pullCatalog(world, merchant, 0)
-
     const money: Array<MoneyPoint> = []
-    const kioskFibers = yield* Effect.forEach(kiosks, (kiosk) => Effect.fork(runKiosk(world, kiosk)))
-    const workers = yield* Effect.forEach([outboxWorker(world), backOffice(world), merchantDesk(world)], (worker) => Effect.fork(worker))
-    for (const kiosk of kiosks) {
-      scheduleArrivals(world, kiosk)
-      scheduleReports(world, kiosk)
-    }
-    for (const merchant of merchants) scheduleMerchantChanges(world, merchant)
-    // The day's figures at each midnight, and the money by account kind.
-    const dayEnds = Effect.forever(
-      Effect.gen(function* () {
-        const nowMs = time.nowMs
-        const nextMidnight = nowMs - ((nowMs - config.startMs) % DAY_MS) + DAY_MS
-        yield* Effect.sleep(nextMidnight - nowMs)
-        const day = dayOf(world, time.nowMs) - 1
-        const figures = counters.today(day)
-        money.push({ day, byKind: yield* moneyByKind(services.sql) })
-        figures.storeBytes = yield* storeBytesOf(services.sql)
-        log.emit("day", { day, journeys: figures.journeys, coupons: figures.coupons, couponPoints: figures.couponPoints, redemptions: figures.redemptions, redeemedPoints: figures.redeemedPoints, cardReturns: figures.cardReturns, deviceFailures: figures.deviceFailures })
+    const simulate = Effect.gen(function* () {
+      const regionIds = Array.from({ length: config.regions }, (_, r) => regionIdOf(r))
+      const merchants = yield* planMerchants(config, regionIds)
+      yield* registerDeployment(config, services, merchants)
+      const outside = yield* makeOutsideWorld(config, merchants)
+      const cards = makeCardFactory()
+      for (let k = 0; k < config.kiosks; k++) kiosks.push(yield* makeSimKiosk(config, k, regionIds, cards))
+      const world: FleetWorld = {
+        config,
+        time,
+        log,
+        counters,
+        services,
+        outside,
+        regionIds,
+        kiosks,
+        kiosksByRegion: regionIds.map((_, r) => kiosks.filter((kiosk) => kiosk.regionIndex === r)),
+        merchants,
+        registered: regionIds.map(() => []),
+        nextCustomer: 0,
+        nextRedemption: 0,
+        nextMovement: 0,
+        cardsOut: 0,
+        outboxNudge: new Nudge(time),
+        // Bounded by what customers plan (a few redemptions per coupon) within the run.
+        merchantDesk: new Mailbox(1_000_000),
+        random: yield* deviceRandom(deriveSeed(config.seed, "world")),
+        horizonMs: horizonMs(config)
+      }
+      built = world
+      for (const merchant of merchants) yield* pullCatalog(world, merchant, 0)
+
+      const kioskFibers = yield* Effect.forEach(kiosks, (kiosk) => Effect.fork(runKiosk(world, kiosk)))
+      const workers = yield* Effect.forEach([outboxWorker(world), backOffice(world), merchantDesk(world)], (worker) => Effect.fork(worker))
+      for (const kiosk of kiosks) {
+        scheduleArrivals(world, kiosk)
+        scheduleReports(world, kiosk)
+      }
+      for (const merchant of merchants) scheduleMerchantChanges(world, merchant)
+      // The day's figures at each midnight, and the money by account kind.
+      const dayEnds = Effect.forever(
+        Effect.gen(function* () {
+          const nowMs = time.nowMs
+          const nextMidnight = nowMs - ((nowMs - config.startMs) % DAY_MS) + DAY_MS
+          yield* Effect.sleep(nextMidnight - nowMs)
+          const day = dayOf(world, time.nowMs) - 1
+          const figures = counters.today(day)
+          money.push({ day, byKind: yield* moneyByKind(services.sql) })
+          figures.storeBytes = yield* storeBytesOf(services.sql)
+          log.emit("day", { day, journeys: figures.journeys, coupons: figures.coupons, couponPoints: figures.couponPoints, redemptions: figures.redemptions, redeemedPoints: figures.redeemedPoints, cardReturns: figures.cardReturns, deviceFailures: figures.deviceFailures })
+        })
+      )
+      const dayFiber = yield* Effect.fork(dayEnds)
+
+      // Closing time: the kiosks finish the visit in hand and send the queue home; the faults heal, each
+      // kiosk reconciles, the outbox drains and the auditor checks everything.
+      const closing = Effect.gen(function* () {
+        for (const kiosk of kiosks) kiosk.mailbox.offerFirst({ _tag: "Stop", arrivedAtMs: time.nowMs })
+        yield* Fiber.joinAll(kioskFibers)
+        yield* Fiber.interruptAll([...workers, dayFiber])
+        if (money.length < config.days) money.push({ day: config.days - 1, byKind: yield* moneyByKind(services.sql) })
+        yield* healFaults(world)
+        let reconciled = 0
+        for (const kiosk of kiosks) reconciled += (yield* kiosk.flow.reconcile).length
+        yield* retryDeadCharges(world)
+        const drained = yield* drainOutbox(world, FINAL_OUTBOX_ROUNDS_MAX)
+        const delivery = yield* providerDelivery(world)
+        const report = options.audit === false ? new AuditReport({ checkedAtMs: time.nowMs, checks: [] }) : yield* services.auditor.run
+        return Option.some({ reconciled, drained, delivery, report })
       })
-    )
-    const dayFiber = yield* Effect.fork(dayEnds)
-
-    yield* Effect.sleep(world.horizonMs - time.nowMs)
-    // Closing time: the kiosks finish the visit in hand and send the queue home.
-    for (const kiosk of kiosks) kiosk.mailbox.offerFirst({ _tag: "Stop", arrivedAtMs: time.nowMs })
-    yield* Fiber.joinAll(kioskFibers)
-    yield* Fiber.interruptAll([...workers, dayFiber])
-    if (money.length < config.days) money.push({ day: config.days - 1, byKind: yield* moneyByKind(services.sql) })
-
-    yield* healFaults(world)
-    let reconciled = 0
-    for (const kiosk of kiosks) reconciled += (yield* kiosk.flow.reconcile).length
-    yield* retryDeadCharges(world)
-    const drained = yield* drainOutbox(world, FINAL_OUTBOX_ROUNDS_MAX)
-    const delivery = yield* providerDelivery(world)
-    const report = options.audit === false ? new AuditReport({ checkedAtMs: time.nowMs, checks: [] }) : yield* services.auditor.run
-    const fired = yield* faultsFired(world)
+      yield* Effect.sleep(horizonMs(config) - time.nowMs)
+      return yield* closing
+    })
+    // A stop during set-up or closing time interrupts it too (a transaction in flight rolls back).
+    const ended = yield* Effect.raceFirst(simulate, stopped)
+    options.stop?.removeEventListener("abort", requestStop)
+    // A partial run leaves the kiosks, workers and their timers where they stand: the loop ends with
+    // this fiber and nothing else of the world runs again.
+    const partialAtMs = time.nowMs
+    const world = built
+    const interrupted = Option.isNone(ended)
+      ? {
+        reason: options.stop?.reason === undefined ? "stopped" : String(options.stop.reason),
+        atMs: partialAtMs,
+        day: Math.min(config.days, Math.floor((partialAtMs - config.startMs) / DAY_MS) + 1),
+        days: config.days,
+        journeys: counters.journeys,
+        phase: partialAtMs >= horizonMs(config) ? "closing" as const : "simulation" as const
+      }
+      : undefined
+    if (interrupted !== undefined && money.length < config.days) money.push({ day: interrupted.day - 1, byKind: yield* moneyByKind(services.sql) })
+    const { reconciled, drained, delivery, report } = Option.getOrElse(ended, () => ({
+      reconciled: 0,
+      drained: false,
+      delivery: { ok: true, missing: 0, checked: 0 },
+      report: new AuditReport({ checkedAtMs: partialAtMs, checks: [] })
+    }))
+    const audited = options.audit !== false && interrupted === undefined
+    // Stopped during set-up, the world may not exist yet: no faults fired, no card handed out.
+    const fired = world === undefined ? {} : yield* faultsFired(world)
     const charges = yield* services.sql`
       SELECT charge_state, COUNT(*) AS cards, COALESCE(SUM(deposit_points), 0) AS points FROM cards GROUP BY charge_state`.pipe(
       Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ charge_state: Schema.String, cards: DbInt, points: DbInt })))),
@@ -238,7 +287,8 @@ const program = (
     const settled = settlementRows[0] ?? { statements: 0, points: 0, paid: 0, failed: 0 }
     const drift: Tally = {}
     let kiosksWithDelta = 0
-    for (const kiosk of kiosks) {
+    // Comparing every twin takes a while at fleet scale (~5 ms each under load); a stopped run skips it.
+    for (const kiosk of interrupted === undefined ? kiosks : []) {
       const twin = yield* Effect.orDie(services.twins.get(kiosk.id))
       if (twin.delta.length > 0) kiosksWithDelta++
       for (const difference of twin.delta) bump(drift, difference.field)
@@ -247,15 +297,20 @@ const program = (
     const storeBytes = yield* storeBytesOf(services.sql)
     if (money.length > 0) money[money.length - 1] = { day: money[money.length - 1]?.day ?? 0, byKind: finalMoney }
     log.emit("run.end", {
-      audit: options.audit === false ? "skipped" : report.ok ? "clean" : "violations",
+      ...(interrupted === undefined ? {} : { partial: true, interrupted: interrupted.reason, day: interrupted.day, journeys: interrupted.journeys }),
+      audit: !audited ? "skipped" : report.ok ? "clean" : "violations",
       violations: report.violationCount,
       providerDelivery: delivery.ok,
       outboxDrained: drained,
       reconciled,
-      cardsOut: world.cardsOut
+      cardsOut: world?.cardsOut ?? 0
     })
-    const auditText = options.audit === false ? "audit skipped (asked for)" : formatReport(report)
+    const auditText = interrupted !== undefined
+      ? `audit not run: the run was stopped (${interrupted.reason}) at day ${interrupted.day} of ${interrupted.days}`
+      : options.audit === false ? "audit skipped (asked for)" : formatReport(report)
     const kpis: FleetKpis = {
+      partial: interrupted !== undefined,
+      ...(interrupted === undefined ? {} : { interrupted }),
       config: { ...runSummary(config), startMs: config.startMs },
       journeys: {
         total: counters.journeys,
@@ -274,7 +329,7 @@ const program = (
         returns: counters.cardReturns,
         swallowed: counters.cardsSwallowed,
         overdue: counters.office["cards-overdue"] ?? 0,
-        outstandingAtEnd: world.cardsOut
+        outstandingAtEnd: world?.cardsOut ?? 0
       },
       carrier: {
         chargesQueued: counters.office["deposit-charges-queued"] ?? 0,
@@ -294,8 +349,8 @@ const program = (
       twinDrift: { kiosksWithDelta, fields: drift },
       invariants: { providerDelivery: delivery, phoneNumbersLogged: 0 },
       audit: {
-        ok: report.ok,
-        skipped: options.audit === false,
+        ok: audited && report.ok,
+        skipped: !audited,
         violations: report.violationCount,
         text: auditText,
         checks: report.checks.map((check) => ({ invariant: check.invariant, name: check.name, checked: check.checked, violations: check.violationCount }))
@@ -306,12 +361,13 @@ const program = (
       eventLog: { lines: log.lines, sha256: sink.digest() },
       run: { simulatedMs: time.nowMs - config.startMs, timersFired: time.timersFired, storeBytes }
     }
-    return { kpis, auditText, ok: report.ok && delivery.ok }
+    return { kpis, auditText, ok: interrupted === undefined && report.ok && delivery.ok }
   })
 
 /**
- * Runs the fleet. The store is built first, on Node's own loop (it loads WebAssembly); the whole
- * simulation then runs synchronously in virtual time, so this returns once the run is over.
+ * Runs the fleet. The store is built first, on Node's own loop (it loads WebAssembly); the simulation
+ * then runs in virtual time, giving Node's loop a turn every few tens of milliseconds of wall time (so
+ * a signal handler can abort `options.stop`), and this returns once the run is over or stopped.
  */
 export const runFleet = async (config: FleetConfig, options: FleetRunOptions = {}): Promise<FleetResult> => {
   const scope = Effect.runSync(Scope.make())
@@ -327,7 +383,7 @@ export const runFleet = async (config: FleetConfig, options: FleetRunOptions = {
       Effect.withTracerEnabled(options.tracing ?? false),
       (effect) => (options.tracer === undefined ? effect : Effect.withTracer(effect, options.tracer))
     )
-    const exit = time.run(run, options.onTime === undefined ? {} : { onAdvance: options.onTime })
+    const exit = await time.runSliced(run, options.onTime === undefined ? {} : { onAdvance: options.onTime })
     if (Exit.isFailure(exit)) throw new Error(`the fleet simulation failed at virtual ${new Date(time.nowMs).toISOString()}: ${String(exit.cause)}`)
     return exit.value
   } finally {

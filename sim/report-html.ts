@@ -33,6 +33,15 @@ export const formatDuration = (ms: number): string => {
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1_000)} s`
 }
 
+/** One line on where a stopped run got to (the summary and the report say it first). */
+export const interruptionText = (kpis: FleetKpis): string | undefined => {
+  const stop = kpis.interrupted
+  if (!kpis.partial || stop === undefined) return undefined
+  const clock = new Date(stop.atMs).toISOString().slice(11, 16)
+  return `PARTIAL: stopped by ${stop.reason} ${stop.phase === "closing" ? "during closing time, after" : "on"} day ${stop.day} of ${stop.days} at ${clock} simulated, ` +
+    `after ${stop.journeys.toLocaleString("en-US")} journeys; the figures cover the run up to then (no final drain, no audit)`
+}
+
 const dayLabel = (startMs: number, day: number): string => new Date(startMs + day * DAY_MS).toISOString().slice(5, 10)
 
 export const renderReport = (kpis: FleetKpis, run: ReportRun): string => {
@@ -88,7 +97,7 @@ export const renderReport = (kpis: FleetKpis, run: ReportRun): string => {
     ["device failures", tallyText(kpis.deviceFailures)],
     ["stock-outs", tallyText(kpis.stockOuts)],
     ["maintenance", `${n(kpis.maintenance.visits)} visits: ${tallyText(kpis.maintenance.actions)}`],
-    ["twin drift at the end", kpis.twinDrift.kiosksWithDelta === 0 ? "none" : `${kpis.twinDrift.kiosksWithDelta} kiosks: ${tallyText(kpis.twinDrift.fields)}`],
+    ["twin drift at the end", kpis.partial ? "not compared (partial run)" : kpis.twinDrift.kiosksWithDelta === 0 ? "none" : `${kpis.twinDrift.kiosksWithDelta} kiosks: ${tallyText(kpis.twinDrift.fields)}`],
     ["event log", `${n(kpis.eventLog.lines)} lines in ${run.eventsFile}, sha256 ${kpis.eventLog.sha256}`],
     ["run", `${formatDuration(run.wallMs)} of wall time for ${config.days} simulated days (${compression >= 10 ? Math.round(compression).toLocaleString("en-US") : compression.toFixed(1)}x)`]
   ])
@@ -102,7 +111,7 @@ export const renderReport = (kpis: FleetKpis, run: ReportRun): string => {
   ].join("")
 
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>ecoupon fleet simulation, seed ${config.seed}</title>
+<html lang="en"><head><meta charset="utf-8"><title>ecoupon fleet simulation, seed ${config.seed}${kpis.partial ? " (partial)" : ""}</title>
 <style>
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1000px;color:#111827;padding:0 16px}
 h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
@@ -115,7 +124,8 @@ table.checks th{width:auto}table.checks td:nth-child(3){width:60%}
 </style></head><body>
 <h1>ecoupon fleet simulation</h1>
 <div class="note">${escapeHtml(`${config.kiosks} kiosks, ${config.merchants} merchants, ${config.days} days from ${new Date(config.startMs).toISOString().slice(0, 10)}, seed ${config.seed}, about ${config.customersPerKioskPerDay} customers per kiosk per day`)}</div>
-<div class="verdict ${verdict ? "good" : "badv"}">${kpis.audit.skipped ? "Audit skipped (benchmark run)" : verdict ? "Audit clean: every point and every card is accounted for" : `Audit FAILED: ${n(kpis.audit.violations + kpis.invariants.providerDelivery.missing)} violations`}</div>
+${kpis.partial ? `<div class="verdict badv">${escapeHtml(interruptionText(kpis) ?? "PARTIAL")}</div>` : ""}
+<div class="verdict ${verdict ? "good" : "badv"}">${kpis.partial ? "Audit not run (partial run)" : kpis.audit.skipped ? "Audit skipped (benchmark run)" : verdict ? "Audit clean: every point and every card is accounted for" : `Audit FAILED: ${n(kpis.audit.violations + kpis.invariants.providerDelivery.missing)} violations`}</div>
 <h2>Summary</h2>${headline}
 <h2>Coupons per day</h2>${couponsChart}
 <h2>Card stock per kiosk over time</h2>${stockChart}
@@ -127,7 +137,7 @@ ${hbarChart({ rows: Object.entries(lastMoney).filter(([, v]) => v !== 0), unit: 
 <p class="note">Points held by each kind of ledger account at the end of each day, and at the end of the run (the issuer is negative: it is where every granted point came from).</p>
 <h2>Invariants (DESIGN §5)</h2>
 <table class="checks"><tr><th>verdict</th><th>#</th><th>check</th><th>rows checked</th><th>violations</th></tr>${checks}${extraChecks}</table>
-${kpis.audit.ok ? "" : `<pre>${escapeHtml(kpis.audit.text)}</pre>`}
+${kpis.audit.ok || kpis.partial ? "" : `<pre>${escapeHtml(kpis.audit.text)}</pre>`}
 </body></html>
 `
 }

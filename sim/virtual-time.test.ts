@@ -23,6 +23,40 @@ describe("VirtualTime", () => {
     expect(time.nowMs).toBe(1_500)
   })
 
+  it("runs sliced with turns for Node's event loop in between, to the same result as in one stretch", async () => {
+    // Busy fibers whose order of events shows any change in scheduling.
+    const program = (time: VirtualTime, order: Array<string>) =>
+      Effect.all(
+        Array.from({ length: 4 }, (_, f) =>
+          Effect.gen(function* () {
+            for (let i = 0; i < 300; i++) {
+              let spin = 0
+              for (let k = 0; k < 500; k++) spin += k % 7
+              order.push(`${f}:${i}:${time.nowMs}:${spin % 3}`)
+              yield* Effect.sleep(i % 3 === 0 ? 1_000 : 0)
+            }
+          })
+        ),
+        { concurrency: "unbounded" }
+      )
+    const whole: Array<string> = []
+    const once = new VirtualTime(0)
+    succeeded(once.run(program(once, whole)))
+    const sliced: Array<string> = []
+    const inSlices = new VirtualTime(0)
+    let turns = 0
+    const counting = setInterval(() => turns++, 0)
+    try {
+      succeeded(await inSlices.runSliced(program(inSlices, sliced), { sliceMs: 1 }))
+    } finally {
+      clearInterval(counting)
+    }
+    expect(sliced).toEqual(whole)
+    expect(inSlices.nowMs).toBe(once.nowMs)
+    // Node's timers ran while the simulation did.
+    expect(turns).toBeGreaterThan(0)
+  })
+
   it("runs a day of sleeps without real waiting, and timers set by plain callbacks", () => {
     const time = new VirtualTime(0)
     const fired: Array<number> = []

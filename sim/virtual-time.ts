@@ -46,6 +46,11 @@ export interface RunOptions {
   readonly timersMax?: number
 }
 
+export interface SlicedRunOptions extends RunOptions {
+  /** Wall-clock milliseconds the loop runs before giving Node's event loop a turn; 50 by default. */
+  readonly sliceMs?: number
+}
+
 export class VirtualTime {
   nowMs: number
   /** Timers fired so far (for figures). */
@@ -105,32 +110,68 @@ export class VirtualTime {
    * Fibers it forked and left running are abandoned where they stand when it ends.
    */
   run<A, E>(effect: Effect.Effect<A, E>, options: RunOptions = {}): Exit.Exit<A, E> {
-    const fiber: Fiber.RuntimeFiber<A, E> = Effect.runFork(Effect.withClock(effect, this.clock), { scheduler: this.scheduler })
-    const timersMax = options.timersMax ?? Number.POSITIVE_INFINITY
-    let fired = 0
+    const loop = this.start(effect, options)
+    // Never ends a slice early: one synchronous stretch to the end.
+    return loop(() => false) as Exit.Exit<A, E>
+  }
+
+  /**
+   * `run`, giving Node's event loop a turn after every `sliceMs` of wall time, so that signals (Ctrl-C),
+   * I/O and timers outside the simulation are seen while it runs. The simulation is the same as under
+   * `run`: a pause between slices moves no virtual time and reorders no task, so the same seed gives
+   * the same run. Wall time decides only where the pauses fall; nothing inside the simulation sees it.
+   */
+  async runSliced<A, E>(effect: Effect.Effect<A, E>, options: SlicedRunOptions = {}): Promise<Exit.Exit<A, E>> {
+    const sliceMs = options.sliceMs ?? 50
+    const loop = this.start(effect, options)
     for (;;) {
-      this.drainTasks()
-      const exit = fiber.unsafePoll()
-      if (exit !== null) return exit
-      const timer = this.pop()
-      if (timer === undefined) {
-        return Exit.die(new VirtualTimeStalled(this.nowMs))
-      }
-      if (timer.atMs !== this.nowMs) {
-        this.nowMs = timer.atMs
-        options.onAdvance?.(this.nowMs)
-      }
-      const task = timer.task
-      if (task === undefined) continue
-      timer.task = undefined
-      this.timersFired++
-      if (++fired > timersMax) return Exit.die(new Error(`virtual time: more than ${timersMax} timers fired; a loop without a bound?`))
-      task()
+      const sliceEndsAt = performance.now() + sliceMs
+      const exit = loop(() => performance.now() >= sliceEndsAt)
+      if (exit !== undefined) return exit
+      await new Promise<void>((resume) => setImmediate(resume))
     }
   }
 
-  private drainTasks(): void {
+  /**
+   * Forks `effect` on this clock and scheduler and returns the loop that drives it: each call runs
+   * until the effect ends (its exit) or `sliceOver()` says to pause (undefined; call again to go on).
+   */
+  private start<A, E>(effect: Effect.Effect<A, E>, options: RunOptions): (sliceOver: () => boolean) => Exit.Exit<A, E> | undefined {
+    const fiber: Fiber.RuntimeFiber<A, E> = Effect.runFork(Effect.withClock(effect, this.clock), { scheduler: this.scheduler })
+    const timersMax = options.timersMax ?? Number.POSITIVE_INFINITY
+    let fired = 0
+    return (sliceOver) => {
+      // Once the effect is done, the tasks still queued (fibers it left running) are not run.
+      const doneOrOver = () => fiber.unsafePoll() !== null || sliceOver()
+      for (;;) {
+        const drained = this.drainTasks(doneOrOver)
+        const exit = fiber.unsafePoll()
+        if (exit !== null) return exit
+        if (!drained) return undefined
+        if (sliceOver()) return undefined
+        const timer = this.pop()
+        if (timer === undefined) {
+          return Exit.die(new VirtualTimeStalled(this.nowMs))
+        }
+        if (timer.atMs !== this.nowMs) {
+          this.nowMs = timer.atMs
+          options.onAdvance?.(this.nowMs)
+        }
+        const task = timer.task
+        if (task === undefined) continue
+        timer.task = undefined
+        this.timersFired++
+        if (++fired > timersMax) return Exit.die(new Error(`virtual time: more than ${timersMax} timers fired; a loop without a bound?`))
+        task()
+      }
+    }
+  }
+
+  /** Runs queued tasks until none is left (true) or `sliceOver()` says to pause (false; the rest stay queued). */
+  private drainTasks(sliceOver: () => boolean): boolean {
     while (this.taskHead < this.tasks.length) {
+      // A task can be long (a fiber runs up to its op budget), so ask before each one.
+      if (sliceOver()) return false
       // Below the length, so present.
       const task = this.tasks[this.taskHead] as () => void
       this.taskHead++
@@ -144,6 +185,7 @@ export class VirtualTime {
     }
     this.tasks.length = 0
     this.taskHead = 0
+    return true
   }
 
   // --- binary heap ordered by (atMs, seq) ------------------------------------------------------------

@@ -1,5 +1,6 @@
 import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { defaultTeardown } from "@effect/platform/Runtime"
 import { Effect } from "effect"
 import { commands } from "./commands.js"
 
@@ -16,5 +17,12 @@ cli(process.argv).pipe(
   // process only needs the conventional exit status 2, not a second, raw report of the same error.
   Effect.catchIf(ValidationError.isValidationError, () => Effect.sync(() => void (process.exitCode = 2))),
   Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain
+  NodeRuntime.runMain({
+    // After SIGINT or SIGTERM the runtime exits with 0 for an interruption; a command that finished
+    // its own way out and set an exit status (`ecoupon sim`: 130, partial results written) keeps it.
+    teardown: (exit, onExit) =>
+      defaultTeardown(exit, (code) =>
+        onExit(code === 0 && typeof process.exitCode === "number" ? process.exitCode : code)
+      )
+  })
 )

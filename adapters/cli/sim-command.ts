@@ -6,19 +6,23 @@ import { describeConfig, type FleetConfig, fleetConfig } from "../../sim/fleet-c
 import type { FleetKpis } from "../../sim/fleet-kpis.js"
 import type { EventSink } from "../../sim/fleet-log.js"
 import { runFleet } from "../../sim/fleet.js"
-import { formatDuration, renderReport } from "../../sim/report-html.js"
+import { formatDuration, interruptionText, renderReport } from "../../sim/report-html.js"
 
 /**
  * `ecoupon sim --kiosks N --merchants M --days D --seed S [--faults ...] --out DIR`: the digital twin
  * of a whole deployment in virtual time (DESIGN §2, issue 4). Progress in simulated time on stderr (a
  * bar on a terminal, a line per simulated day otherwise); a summary on stdout; `events.ndjson`,
  * `kpis.json` and `report.html` in DIR. Exit status 1 when the auditor finds a violation, 2 on bad
- * options.
+ * options. Ctrl-C (SIGINT) or SIGTERM stops the run within a second: it says how far it got, writes
+ * the three files marked partial and exits 130; a second signal ends the process at once.
  */
 
 const DAY_MS = 86_400_000
 /** Event log lines are gathered into writes of about this many bytes. */
 const WRITE_CHUNK_BYTES = 1 << 20
+
+/** The exit status of a run stopped by a signal (SIGINT or SIGTERM): the shell's "interrupted". */
+export const INTERRUPTED_EXIT = 130
 
 const usageError = (message: string) => Effect.zipRight(Console.error(`ecoupon sim: ${message}`), Effect.sync(() => void (process.exitCode = 2)))
 
@@ -53,7 +57,13 @@ const progress = (config: FleetConfig, startedAt: number) => {
   const steps = tty ? 200 : config.days
   let nextMs = config.startMs + totalMs / steps
   let lastDay = 0
+  let simulating = false
   const onTime = (nowMs: number) => {
+    if (!simulating) {
+      // The first step of virtual time: the deployment is registered and the day begins.
+      simulating = true
+      process.stderr.write(`ecoupon sim: set up in ${((performance.now() - startedAt) / 1_000).toFixed(1)} s; simulating (Ctrl-C stops it and keeps partial results)\n`)
+    }
     if (nowMs < nextMs) return
     const done = Math.min(1, (nowMs - config.startMs) / totalMs)
     nextMs = config.startMs + (Math.floor(done * steps) + 1) * (totalMs / steps)
@@ -85,7 +95,9 @@ export const summaryText = (kpis: FleetKpis, wallMs: number, outDir: string): st
   const compression = wallMs > 0 ? kpis.run.simulatedMs / wallMs : 0
   const ok = kpis.audit.ok && kpis.invariants.providerDelivery.ok
   const returned = (kpis.cards.returns["returned"] ?? 0) + (kpis.cards.returns["returned_after_charge"] ?? 0)
+  const stop = interruptionText(kpis)
   return [
+    ...(stop === undefined ? [] : [stop]),
     `journeys         ${n(kpis.journeys.total)} (${tally(kpis.journeys.outcomes)}); ${n(kpis.journeys.walkedAway)} walked away`,
     `orders           ${tally(kpis.orders.outcomes)}`,
     `coupons          ${n(kpis.coupons.issued)} issued, ${n(kpis.coupons.points)} points (${tally(kpis.orders.byMedium)})`,
@@ -95,9 +107,9 @@ export const summaryText = (kpis: FleetKpis, wallMs: number, outDir: string): st
     `settlements      ${n(kpis.settlements.statements)} statements, ${n(kpis.settlements.points)} points, ${n(kpis.settlements.payoutsPaid)} paid out`,
     `device faults    ${tally(kpis.deviceFailures)} (injected: ${tally(kpis.faultsFired)})`,
     `stock-outs       ${tally(kpis.stockOuts)}`,
-    `audit            ${ok ? "clean: every invariant holds" : `FAILED: ${n(kpis.audit.violations)} violations${kpis.invariants.providerDelivery.ok ? "" : `, ${n(kpis.invariants.providerDelivery.missing)} delivered orders never reached their provider`}`}`,
+    `audit            ${kpis.partial ? "not run (partial run)" : ok ? "clean: every invariant holds" : `FAILED: ${n(kpis.audit.violations)} violations${kpis.invariants.providerDelivery.ok ? "" : `, ${n(kpis.invariants.providerDelivery.missing)} delivered orders never reached their provider`}`}`,
     `event log        ${n(kpis.eventLog.lines)} lines, sha256 ${kpis.eventLog.sha256}`,
-    `wall time        ${formatDuration(wallMs)} for ${kpis.config.days} simulated days (${compression >= 10 ? n(Math.round(compression)) : compression.toFixed(1)}x faster than real time)`,
+    `wall time        ${formatDuration(wallMs)} for ${kpis.partial ? `${(kpis.run.simulatedMs / DAY_MS).toFixed(1)} of ${kpis.config.days}` : kpis.config.days} simulated days (${compression >= 10 ? n(Math.round(compression)) : compression.toFixed(1)}x faster than real time)`,
     ``,
     `report: ${join(outDir, "report.html")}`
   ].join("\n")
@@ -138,7 +150,29 @@ export const simCommand = Command.make(
       const startedAt = performance.now()
       const bar = progress(config, startedAt)
       const sink = fileSink(eventsPath)
-      const result = yield* Effect.tryPromise({ try: () => runFleet(config, { sink, onTime: bar.onTime }), catch: (error) => error }).pipe(
+      // Ctrl-C and SIGTERM stop the simulation, which then writes what it has (the process's own
+      // handler interrupts this fiber too, so the run and its files are written uninterruptibly).
+      const stop = new AbortController()
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (stop.signal.aborted) {
+          process.stderr.write(`\necoupon sim: ${signal} again: stopping without writing the partial results\n`)
+          process.exit(INTERRUPTED_EXIT)
+        }
+        stop.abort(signal)
+      }
+      const signals = Effect.acquireRelease(
+        Effect.sync(() => {
+          process.on("SIGINT", onSignal)
+          process.on("SIGTERM", onSignal)
+        }),
+        () =>
+          Effect.sync(() => {
+            process.removeListener("SIGINT", onSignal)
+            process.removeListener("SIGTERM", onSignal)
+          })
+      )
+      const result = yield* Effect.zipRight(signals, Effect.tryPromise({ try: () => runFleet(config, { sink, onTime: bar.onTime, stop: stop.signal }), catch: (error) => error })).pipe(
+        Effect.scoped,
         Effect.ensuring(Effect.sync(() => {
           sink.close()
           bar.end()
@@ -148,14 +182,18 @@ export const simCommand = Command.make(
       writeFileSync(join(outDir, "kpis.json"), `${JSON.stringify({ ...result.kpis, wall: { ms: Math.round(wallMs), compression: Math.round(result.kpis.run.simulatedMs / Math.max(1, wallMs)) } }, null, 2)}\n`)
       writeFileSync(join(outDir, "report.html"), renderReport(result.kpis, { wallMs, eventsFile: "events.ndjson" }))
       yield* Console.log(summaryText(result.kpis, wallMs, outDir))
-      if (!result.ok) {
+      if (result.kpis.partial) {
+        yield* Console.error(`ecoupon sim: ${interruptionText(result.kpis) ?? "stopped"}; kpis.json, report.html and events.ndjson in ${outDir} are marked partial`)
+        process.exitCode = INTERRUPTED_EXIT
+      } else if (!result.ok) {
         yield* Console.error(result.auditText)
         process.exitCode = 1
       }
     }).pipe(
       Effect.catchAll((error) =>
         Effect.zipRight(Console.error(`ecoupon sim: ${error instanceof Error ? error.message : String(error)}`), Effect.sync(() => void (process.exitCode = 1)))
-      )
+      ),
+      Effect.uninterruptible
     )
   }
 ).pipe(Command.withDescription("Run the digital twin of a whole deployment (kiosks, merchants, customers, faults) in virtual time"))
