@@ -34,15 +34,15 @@ h1{font-size:1.3rem}form{display:flex;gap:.5rem}input{flex:1;font-size:1.1rem;pa
 .sms small{color:#777;display:block}.code{font-size:1.4rem;font-weight:700;letter-spacing:.1em}
 .none{color:#777}
 </style></head><body>
-<h1>📱 Demo phone</h1>
+<h1>Demo phone</h1>
 <p>Text messages the demo SMS gateway delivered. Type the number you entered on the kiosk.</p>
 <form method="get"><input name="number" inputmode="tel" placeholder="010-1234-5678" value="${escapeHtml(number)}"><button>Open</button></form>
 ${
   inbox === undefined
     ? ""
-    : `<h2>Inbox of ${escapeHtml(number)}</h2>${
+    : `<section class="inbox"><h2>Inbox of ${escapeHtml(number)}</h2>${
       inbox.length === 0 ? `<p class="none">No messages yet. Enter this number on the kiosk's touchscreen; the code arrives here within seconds.</p>` : inbox.map((r) => message(r)).join("")
-    }`
+    }</section>`
 }
 <h2>Latest deliveries</h2>
 ${recent.length === 0 ? `<p class="none">None yet.</p>` : recent.map((r) => message(r, true)).join("")}
