@@ -2,7 +2,7 @@ import { HttpApiBuilder, HttpApiScalar, type HttpServer } from "@effect/platform
 import { NodeHttpServer } from "@effect/platform-node"
 import type { SqlClient } from "@effect/sql"
 import { createServer, type Server } from "node:http"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, LogLevel } from "effect"
 import { type Drain, DRAIN_GRACE_MS, drainLayer, makeDrain } from "./drain.js"
 import type { CoreServices } from "../../core/services.js"
 import { EcouponApi } from "../http-api/api.js"
@@ -22,6 +22,7 @@ import { MerchantSecrets } from "./credentials/merchant-secrets.js"
 import type { MasterKey } from "./credentials/master-key.js"
 import { MetricsHttpLive } from "./metrics-http.js"
 import { ServerMetrics } from "./metrics/server-metrics.js"
+import { makeRateLimiter, type RateLimitSettings } from "./rate-limit.js"
 import { RequestObserver, requestPipeline } from "./request-pipeline.js"
 import { routeNamer } from "./route-names.js"
 
@@ -42,6 +43,10 @@ export interface HttpServerConfig {
   readonly requestTimeoutMs: number
   /** Said by /readyz: which store the server runs on (no password). */
   readonly storeDescription: string
+  /** Log one line per answered request at Info (serve) rather than Debug (tests). */
+  readonly accessLog?: boolean
+  /** Per-caller rate limits (rate-limit.ts); absent, none. */
+  readonly rateLimit?: RateLimitSettings
 }
 
 export const HTTP_DEFAULTS = { bodyLimitBytes: 64 * 1024, requestTimeoutMs: 15_000 } as const
@@ -67,7 +72,14 @@ export const httpAppLive = (config: HttpServerConfig, drain?: Drain) =>
     HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }),
     dashboardLive,
     HttpApiBuilder.middleware(
-      requestPipeline({ bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs, nameRoute: routeNamer(EcouponApi, extraRoutes), draining: () => drain?.draining === true })
+      requestPipeline({
+        bodyLimitBytes: config.bodyLimitBytes,
+        requestTimeoutMs: config.requestTimeoutMs,
+        nameRoute: routeNamer(EcouponApi, extraRoutes),
+        draining: () => drain?.draining === true,
+        accessLogLevel: config.accessLog === true ? LogLevel.Info : LogLevel.Debug,
+        ...(config.rateLimit === undefined ? {} : { rateLimiter: makeRateLimiter(config.rateLimit) })
+      })
     ),
     metricsObserverLive
   ).pipe(Layer.provideMerge(apiLive(config)), Layer.provideMerge(ServerMetrics.Default))

@@ -7,6 +7,7 @@ import { bootstrapAdminToken } from "./bootstrap-token.js"
 import { ApiKeys } from "./credentials/api-keys.js"
 import { masterKeyLayer } from "./credentials/master-key.js"
 import { HTTP_DEFAULTS, httpServerLive } from "./http-server.js"
+import { RATE_LIMIT_DEFAULTS, type RateLimitSettings } from "./rate-limit.js"
 import { type WorkerSettings, workersLive } from "./workers.js"
 import type { OrderFlowPorts } from "../../core/orders-outbox.js"
 import type { SmsGateway } from "../../core/ports/sms-gateway.js"
@@ -26,6 +27,8 @@ export interface ManagementServerConfig {
   readonly port: number
   readonly bodyLimitBytes?: number
   readonly requestTimeoutMs?: number
+  /** Per-caller rate limits; absent, RATE_LIMIT_DEFAULTS. */
+  readonly rateLimit?: RateLimitSettings
   /**
    * Where SMS, carrier charges, provider orders and payouts go. Provider servers are per merchant:
    * the server provides `ProviderEndpoints` from its store (provider-endpoints-live.ts).
@@ -45,7 +48,9 @@ export const managementServerLive = (config: ManagementServerConfig) => {
     port: config.port,
     bodyLimitBytes: config.bodyLimitBytes ?? HTTP_DEFAULTS.bodyLimitBytes,
     requestTimeoutMs: config.requestTimeoutMs ?? HTTP_DEFAULTS.requestTimeoutMs,
-    storeDescription
+    storeDescription,
+    accessLog: true,
+    rateLimit: config.rateLimit ?? RATE_LIMIT_DEFAULTS
   }), workersLive(config.workers).pipe(Layer.provide(config.gateways.pipe(Layer.provide(ProviderEndpointsLive))))).pipe(
     Layer.provideMerge(CoreServicesLive),
     Layer.provideMerge(migratedStore(config.target)),

@@ -1,8 +1,10 @@
 import { HttpApiError, HttpServerError, HttpServerRequest, HttpServerResponse, HttpIncomingMessage, type HttpApp } from "@effect/platform"
 import { randomUUID } from "node:crypto"
-import { Cause, Context, Duration, Effect, Option, Schema } from "effect"
+import { Cause, Context, Duration, Effect, LogLevel, Option, Schema } from "effect"
 import { BadRequest, Conflict, Forbidden, Gone, InternalError, makeProblem, NotFound, PayloadTooLarge, type Problem, PROBLEM_CONTENT_TYPE, TooManyRequests, Unauthorized, Unavailable, Unprocessable } from "../http-api/problem.js"
 import { CurrentStoreTimings, newStoreTimings, type StoreTimings } from "../store/store-timings.js"
+import type { RateLimiter } from "./rate-limit.js"
+import { callerOf } from "./rate-limit.js"
 import type { RouteNamer } from "./route-names.js"
 
 /**
@@ -37,7 +39,14 @@ export interface PipelineOptions {
   readonly nameRoute: RouteNamer
   /** True once the server is stopping: answers then close their connection. */
   readonly draining: () => boolean
+  /** The level of the one line logged per answered request (default Debug: tests stay quiet; serve says Info). */
+  readonly accessLogLevel?: LogLevel.LogLevel
+  /** Per-caller allowance (rate-limit.ts); health probes are not counted. None: no limit. */
+  readonly rateLimiter?: RateLimiter
 }
+
+/** Routes a load balancer probes: never rate limited. */
+const UNLIMITED_ROUTES: ReadonlySet<string> = new Set(["health.healthz", "health.readyz"])
 
 export const REQUEST_ID_HEADER = "x-request-id"
 export const SERVER_TIMING_HEADER = "server-timing"
@@ -101,7 +110,17 @@ export const requestPipeline = (options: PipelineOptions) => (app: HttpApp.Defau
     const startedMs = performance.now()
     const offered = request.headers[REQUEST_ID_HEADER]
     const requestId = offered !== undefined && REQUEST_ID_FORMAT.test(offered) ? offered : randomUUID()
-    const handled = hasNonJsonBody(request) ? Effect.fail(notJson()) : app
+    const path = request.url.split("?")[0] ?? ""
+    const route = options.nameRoute(request.method, path)
+    const decision = options.rateLimiter === undefined || UNLIMITED_ROUTES.has(route) ? undefined : options.rateLimiter.take(callerOf(request), Date.now())
+    const handled: HttpApp.Default<unknown> =
+      decision !== undefined && !decision.allowed
+        ? Effect.fail(
+            makeProblem(429, "rate-limited", "Too many requests", `this caller sent more than the server allows (${options.rateLimiter?.settings.perSecond ?? 0} a second, ${options.rateLimiter?.settings.burst ?? 0} at once); retry after ${decision.retryAfterSeconds} s`)
+          )
+        : hasNonJsonBody(request)
+          ? Effect.fail(notJson())
+          : app
     const storeTimings = newStoreTimings()
     const response = yield* handled.pipe(
       HttpIncomingMessage.withMaxBodySize(Option.some(options.bodyLimitBytes)),
@@ -132,12 +151,12 @@ export const requestPipeline = (options: PipelineOptions) => (app: HttpApp.Defau
       })
     )
     const observer = yield* RequestObserver
-    const path = request.url.split("?")[0] ?? ""
-    const sample = { requestId, route: options.nameRoute(request.method, path), method: request.method, status: response.status, durationMs: performance.now() - startedMs }
+    const sample = { requestId, route, method: request.method, status: response.status, durationMs: performance.now() - startedMs }
     yield* observer.observe(sample)
     // The route's name, never the path or the body: neither may carry a phone number into a log (invariant 10).
-    yield* Effect.logDebug("answered").pipe(Effect.annotateLogs({ ...sample, durationMs: Math.round(sample.durationMs * 10) / 10 }))
-    const identified = HttpServerResponse.setHeaders(response, {
+    yield* Effect.logWithLevel(options.accessLogLevel ?? LogLevel.Debug, "answered").pipe(Effect.annotateLogs({ ...sample, durationMs: Math.round(sample.durationMs * 10) / 10 }))
+    const limited = decision !== undefined && !decision.allowed ? HttpServerResponse.setHeader(response, "retry-after", String(decision.retryAfterSeconds)) : response
+    const identified = HttpServerResponse.setHeaders(limited, {
       [REQUEST_ID_HEADER]: requestId,
       [SERVER_TIMING_HEADER]: serverTimingOf(sample.durationMs, storeTimings)
     })

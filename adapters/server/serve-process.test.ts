@@ -73,6 +73,12 @@ describe("ecoupon serve, signalled", () => {
       // Everything the server took, it answered: no connection broke mid-request, nothing 5xx.
       expect(results.filter((write) => write.status === "broken" || (typeof write.status === "number" && write.status !== 200))).toEqual([])
       expect(results.filter((write) => write.status === 200).length).toBeGreaterThan(20)
+      // Its log: one JSON object per line, a line per answered request with its id, route, status and duration.
+      const logged = server.logLines.map((line) => JSON.parse(line) as Record<string, unknown>)
+      expect(logged.every((entry) => typeof entry["time"] === "string" && typeof entry["level"] === "string" && typeof entry["message"] === "string")).toBe(true)
+      const answered = logged.filter((entry) => entry["message"] === "answered" && entry["route"] === "operators.addInstitution" && entry["status"] === 200)
+      expect(answered.length).toBe(results.filter((write) => write.status === 200).length)
+      expect(answered.every((entry) => entry["level"] === "info" && /^[0-9a-f-]{36}$/.test(String(entry["requestId"])) && typeof entry["durationMs"] === "number")).toBe(true)
       // And what it answered is there after a restart.
       const again = await startServe(directory)
       try {

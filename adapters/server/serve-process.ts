@@ -20,6 +20,8 @@ export interface ServeProcess {
   /** Resolves with the exit code (null when killed by a signal) once the process is gone. */
   readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
   readonly output: Array<string>
+  /** What it wrote to stderr (its JSON log), line by line. */
+  readonly logLines: Array<string>
 }
 
 export interface ServeOptions {
@@ -33,20 +35,24 @@ export interface ServeOptions {
 
 export const startServe = (database: string, options: ServeOptions = {}): Promise<ServeProcess> =>
   new Promise((resolve, reject) => {
-    const args = [...(options.nodeArgs ?? []), "--import", "tsx", mainPath, "serve", "--database", database, "--port", "0", "--gateways", options.gateways ?? "demo"]
+    const args = [...(options.nodeArgs ?? []), "--import", "tsx", mainPath, "serve", "--database", database, "--port", "0", "--gateways", options.gateways ?? "demo", "--rate-limit", "0"]
     const child = spawn(process.execPath, args, {
       cwd: projectRoot,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ECOUPON_MASTER_KEY: "", ...options.env }
     })
     const output: Array<string> = []
+    const logLines: Array<string> = []
     const exited = new Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>((done) => child.once("exit", (code, signal) => done({ code, signal })))
     let token: string | undefined
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
       reject(new Error(`serve did not start within ${READY_TIMEOUT_MS} ms:\n${output.join("\n")}`))
     }, READY_TIMEOUT_MS)
-    createInterface({ input: child.stderr }).on("line", (line) => output.push(line))
+    createInterface({ input: child.stderr }).on("line", (line) => {
+      output.push(line)
+      logLines.push(line)
+    })
     createInterface({ input: child.stdout }).on("line", (line) => {
       output.push(line)
       const minted = /^\s+(eo_\S+)$/.exec(line)
@@ -54,7 +60,7 @@ export const startServe = (database: string, options: ServeOptions = {}): Promis
       const listening = /listening on (http:\/\/[0-9.]+:\d+)/.exec(line)
       if (listening !== null) {
         clearTimeout(timer)
-        resolve({ child, baseUrl: listening[1] ?? "", token, exited, output })
+        resolve({ child, baseUrl: listening[1] ?? "", token, exited, output, logLines })
       }
     })
     void exited.then(({ code }) => {
