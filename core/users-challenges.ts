@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Context, Effect, Option, Schema } from "effect"
-import { type KioskId, maskPhone, PhoneNumber } from "./domain/ids.js"
+import { type KioskId, maskPhone, PhoneNumber, UserId } from "./domain/ids.js"
 import { KioskNotFound } from "./domain/kiosk.js"
 import { OutboxKinds, type SmsPayload } from "./domain/outbox.js"
 import { DbInt } from "./domain/points.js"
@@ -59,6 +59,10 @@ export type ChallengeRefusal = ChallengeNotFound | ChallengeExpired | ChallengeL
  * the caller's step in that transaction. A wrong code is the one refusal that writes: its attempt must
  * count, or the lock after `codeTriesMax` tries would never come. Needs `SqlClient` and `Outbox`.
  */
+/** A challenge as a right code claims it, with the user its number belongs to (null if none yet). */
+export const VerifiedChallenge = Schema.Struct({ ...ChallengeRow.fields, user_id: Schema.NullOr(UserId) })
+export type VerifiedChallenge = typeof VerifiedChallenge.Type
+
 export const makeChallenges = (settings: UsersSettings) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -66,7 +70,8 @@ export const makeChallenges = (settings: UsersSettings) =>
     const decodePhone = Schema.decodeUnknownOption(PhoneNumber)
     const decodeChallengeId = Schema.decodeUnknownOption(ChallengeId)
     const decodeChallenges = Schema.decodeUnknown(Schema.Array(ChallengeRow))
-    const decodeLookup = Schema.decodeUnknown(Schema.Array(Schema.Struct({ users: DbInt, kiosks: DbInt, n: DbInt, oldest: Schema.NullOr(DbInt) })))
+    const decodeClaimed = Schema.decodeUnknown(Schema.Array(VerifiedChallenge))
+    const decodeLookup = Schema.decodeUnknown(Schema.Array(Schema.Struct({ users: DbInt, kiosks: DbInt, open_register: DbInt, open_identify: DbInt, n: DbInt, oldest: Schema.NullOr(DbInt) })))
     const decodeAttempts = Schema.decodeUnknown(Schema.Array(Schema.Struct({ attempts: DbInt })))
 
   const findChallenge = (id: ChallengeId) =>
@@ -103,13 +108,15 @@ export const makeChallenges = (settings: UsersSettings) =>
           const kiosk = kioskId === null ? sql`1` : sql`(SELECT COUNT(*) FROM kiosks WHERE id = ${kioskId})`
           const looked = yield* sql`
             SELECT (SELECT COUNT(*) FROM users WHERE phone = ${phone}) AS users, ${kiosk} AS kiosks,
+              (SELECT COUNT(*) FROM otp_challenges WHERE phone = ${phone} AND state = 'open' AND purpose = 'register') AS open_register,
+              (SELECT COUNT(*) FROM otp_challenges WHERE phone = ${phone} AND state = 'open' AND purpose = 'identify') AS open_identify,
               COUNT(*) AS n, MIN(created_at_ms) AS oldest
             FROM otp_challenges
             WHERE phone = ${phone} AND created_at_ms > ${windowStartMs}`.pipe(
             Effect.flatMap(decodeLookup),
             Effect.orDie
           )
-          const found = looked[0] ?? { users: 0, kiosks: 0, n: 0, oldest: null }
+          const found = looked[0] ?? { users: 0, kiosks: 0, open_register: 0, open_identify: 0, n: 0, oldest: null }
           const purpose: ChallengePurpose = purposeAsked !== "either" ? purposeAsked : found.users > 0 ? "identify" : "register"
           if (purpose === "register" && found.users > 0) return yield* new AlreadyRegistered({ masked })
           if (purpose === "identify" && found.users === 0) return yield* new UnknownPhone({ masked })
@@ -118,8 +125,9 @@ export const makeChallenges = (settings: UsersSettings) =>
             const oldest = found.oldest ?? now
             return yield* new TooManyChallenges({ masked, retryAfterMs: Math.max(1, oldest + settings.challengeWindowMs - now) })
           }
-          // A newer code replaces the older ones for the same step: only the latest SMS works.
-          yield* sql`
+          // A newer code replaces the older ones for the same step: only the latest SMS works. (Most
+          // requests find none open, and spend no statement on it.)
+          if ((purpose === "register" ? found.open_register : found.open_identify) > 0) yield* sql`
             UPDATE otp_challenges SET state = 'expired'
             WHERE phone = ${phone} AND purpose = ${purpose} AND state = 'open'`.pipe(Effect.orDie)
           yield* sql`
@@ -154,7 +162,7 @@ export const makeChallenges = (settings: UsersSettings) =>
     challengeInput: string,
     code: string,
     purpose: ChallengePurpose,
-    onVerified: (challenge: ChallengeRow, now: number) => Effect.Effect<A, E>
+    onVerified: (challenge: VerifiedChallenge, now: number) => Effect.Effect<A, E>
   ): Effect.Effect<A, ChallengeRefusal | E> =>
     Effect.gen(function* () {
       const decoded = decodeChallengeId(challengeInput)
@@ -169,7 +177,7 @@ export const makeChallenges = (settings: UsersSettings) =>
           const claimed = yield* sql`
             UPDATE otp_challenges SET state = 'verified'
             WHERE id = ${challengeId} AND state = 'open' AND expires_at_ms > ${now}
-            RETURNING *`.pipe(Effect.flatMap(decodeChallenges), Effect.orDie)
+            RETURNING *, (SELECT id FROM users WHERE users.phone = otp_challenges.phone) AS user_id`.pipe(Effect.flatMap(decodeClaimed), Effect.orDie)
           const challenge = claimed[0]
           if (challenge === undefined) {
             const found = yield* findChallenge(challengeId)

@@ -23,7 +23,7 @@ import {
 import { newId } from "./id-generator.js"
 import { Ledger } from "./ledger.js"
 import { Outbox } from "./outbox.js"
-import { makeChallenges, UsersConfig } from "./users-challenges.js"
+import { makeChallenges, UsersConfig, type VerifiedChallenge } from "./users-challenges.js"
 import { traced } from "./traced.js"
 
 export { type ChallengeRefusal, defaultUsersSettings, UsersConfig, type UsersSettings } from "./users-challenges.js"
@@ -123,11 +123,11 @@ export class Users extends Effect.Service<Users>()("ecoupon/Users", {
         return new Registration({ user, session, welcomeGrantPoints: settings.welcomeGrantPoints })
       })
 
-    const identify = (challenge: ChallengeRow, now: number) =>
+    // The number's user came with the claim of the challenge: no look-up of its own.
+    const identify = (challenge: VerifiedChallenge, now: number) =>
       Effect.gen(function* () {
-        const user = yield* findUserByPhone(challenge.phone)
-        if (Option.isNone(user)) return yield* new UnknownPhone({ masked: maskPhone(challenge.phone) })
-        return yield* openSession(user.value.id, challenge.kiosk_id, now)
+        if (challenge.user_id === null) return yield* new UnknownPhone({ masked: maskPhone(challenge.phone) })
+        return yield* openSession(challenge.user_id, challenge.kiosk_id, now)
       })
 
     const requireUser = (userId: UserId) =>
