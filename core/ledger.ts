@@ -54,8 +54,9 @@ class Replay extends Data.TaggedError("Replay")<{}> {}
 
 /**
  * The double-entry, two-phase points ledger (DESIGN §4). Every operation runs in a transaction of its
- * own, or as a savepoint inside the caller's, so a service can move points in the same transaction as
- * the change that causes the movement. Account rows are updated in id order to keep lock order fixed
+ * own, or joins the caller's (no savepoint: a refused transfer or resolution takes back by hand what it
+ * wrote, so it leaves no trace), so a service can move points in the same transaction as the change
+ * that causes the movement. Account rows are updated in id order to keep lock order fixed
  * on PostgreSQL; the floor is checked by the UPDATE itself so concurrent debits cannot overdraw.
  */
 export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
