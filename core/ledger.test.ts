@@ -54,6 +54,32 @@ for (const store of testStores) {
         })
       ))
 
+    it.effect("inside a caller's transaction a refused transfer or resolution leaves no trace, and the caller goes on", () =>
+      run(
+        Effect.gen(function* () {
+          const ledger = yield* withUsers
+          const sql = yield* SqlClient.SqlClient
+          yield* ledger.transfer({ id: tid("p1"), debit: alice, credit: bob, amount: 100, pending: true, code: "order" })
+          yield* ledger.post({ id: tid("p1:post"), pendingId: tid("p1") })
+          const before = yield* snapshotTables
+          const outcomes = yield* sql.withTransaction(
+            Effect.gen(function* () {
+              // The credit row would move, the debit's floor refuses: the credit must be taken back.
+              const floor = yield* Effect.either(ledger.transfer({ id: tid("t1"), debit: alice, credit: bob, amount: 5000, code: "order" }))
+              // Both rows move, then the id is found taken by another body: both taken back.
+              const conflict = yield* Effect.either(ledger.transfer({ id: tid("g1"), debit: alice, credit: bob, amount: 10, code: "order" }))
+              // Already posted: a void after it is refused, the settlement undone.
+              const resolved = yield* Effect.either(ledger.void({ id: tid("p1:void"), pendingId: tid("p1") }))
+              return [floor, conflict, resolved].map((outcome) => (Either.isLeft(outcome) ? outcome.left._tag : "ok"))
+            })
+          )
+          expect(outcomes).toEqual(["InsufficientFunds", "TransferConflict", "PendingAlreadyResolved"])
+          expect(yield* snapshotTables).toEqual(before)
+          yield* sql.withTransaction(ledger.transfer({ id: tid("t2"), debit: alice, credit: bob, amount: 50, code: "order" }))
+          expect((yield* ledger.balance(bob)).posted).toBe(150)
+        })
+      ))
+
     it.effect("void releases a pending transfer and changes no posted balance", () =>
       run(
         Effect.gen(function* () {
