@@ -70,7 +70,8 @@ for (const store of testStores) {
               const conflict = yield* Effect.either(ledger.transfer({ id: tid("g1"), debit: alice, credit: bob, amount: 10, code: "order" }))
               // Already posted: a void after it is refused, the settlement undone.
               const resolved = yield* Effect.either(ledger.void({ id: tid("p1:void"), pendingId: tid("p1") }))
-              return [floor, conflict, resolved].map((outcome) => (Either.isLeft(outcome) ? outcome.left._tag : "ok"))
+              const tagOf = (outcome: Either.Either<unknown, { readonly _tag: string }>) => (Either.isLeft(outcome) ? outcome.left._tag : "ok")
+              return [tagOf(floor), tagOf(conflict), tagOf(resolved)]
             })
           )
           expect(outcomes).toEqual(["InsufficientFunds", "TransferConflict", "PendingAlreadyResolved"])
