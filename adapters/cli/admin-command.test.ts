@@ -141,7 +141,7 @@ describe("ecoupon admin", () => {
       yield* ecoupon("admin", "grant", "--user", "usr_nobody", "--points", "5", "--transfer-id", "t1", "--database", directory)
       expect(process.exitCode).toBe(1)
       expect(printed).toEqual([
-        `stderr: ecoupon admin: no database at ${directory}-missing; create it with: ecoupon admin init --database ${directory}-missing`,
+        `stderr: ecoupon admin: there is no store at ${directory}-missing (--database); check the path, or create one with: ecoupon admin init --database ${directory}-missing`,
         expect.stringContaining("initialised (ran 0001_ledger"),
         'institution ins_food "Food bank" registered (ledger account institution:ins_food)',
         'region reg_seoul "Seoul" registered; unspent balances there go to ins_food',

@@ -1,5 +1,5 @@
 import { Command, Options } from "@effect/cli"
-import { FileSystem } from "@effect/platform"
+import { integerOption, schemaOption } from "./option-values.js"
 import type { SqlClient } from "@effect/sql"
 import { Console, Effect, Layer, type Option, type Schema } from "effect"
 import { InstitutionId, KioskId, MerchantId, RegionId, TransferId, UserId } from "../../core/domain/ids.js"
@@ -7,7 +7,7 @@ import { StockMovementId } from "../../core/domain/kiosk.js"
 import { describeStoreTarget, storeLayer } from "../store/store-target.js"
 import { ApiKeys } from "../server/credentials/api-keys.js"
 import * as Admin from "./admin-actions.js"
-import { databaseOption, storeTargetOf } from "./db-options.js"
+import { databaseOption, requireExistingStore, storeTargetOf } from "./db-options.js"
 
 /** A refusal on stderr with exit status 1, without a stack trace: the message says what to do. */
 const reportFailure = <R>(effect: Effect.Effect<void, { readonly message: string }, R>) =>
@@ -25,11 +25,7 @@ const execute = (
   Effect.gen(function* () {
     const target = storeTargetOf(database)
     const where = describeStoreTarget(target)
-    if (target._tag === "Embedded") {
-      const fs = yield* FileSystem.FileSystem
-      const exists = yield* fs.exists(target.directory).pipe(Effect.orElseSucceed(() => false))
-      if (!exists) return yield* new Admin.AdminRefusal({ message: `no database at ${target.directory}; create it with: ecoupon admin init --database ${target.directory}` })
-    }
+    yield* requireExistingStore(target)
     const line = yield* Effect.zipRight(Admin.requireSchema(where), action).pipe(
       // Not Layer.fresh: provideMerge refers to the store twice, and a fresh layer would open it twice.
       Effect.provide(Admin.adminServices.pipe(Layer.provideMerge(storeLayer(target))))
@@ -38,13 +34,12 @@ const execute = (
   }).pipe(reportFailure)
 
 const idOption = <B>(what: string, schema: Schema.Schema<B, string>) =>
-  Options.text("id").pipe(Options.withSchema(schema), Options.withDescription(`the ${what}'s id (made for you when absent; give one to make a retry safe)`), Options.optional)
+  schemaOption("id", schema).pipe(Options.withDescription(`the ${what}'s id (made for you when absent; give one to make a retry safe)`), Options.optional)
 
 const name = (what: string) => Options.text("name").pipe(Options.withDescription(`the ${what}'s name, as people will see it`))
-const merchantOption = Options.text("merchant").pipe(Options.withSchema(MerchantId), Options.withDescription("the merchant's id (mer_...)"))
-const kioskOption = Options.text("kiosk").pipe(Options.withSchema(KioskId), Options.withDescription("the kiosk's id (ksk_...)"))
-const movementOption = Options.text("movement-id").pipe(
-  Options.withSchema(StockMovementId),
+const merchantOption = schemaOption("merchant", MerchantId).pipe(Options.withDescription("the merchant's id (mer_...)"))
+const kioskOption = schemaOption("kiosk", KioskId).pipe(Options.withDescription("the kiosk's id (ksk_...)"))
+const movementOption = schemaOption("movement-id", StockMovementId).pipe(
   Options.withDescription("an id for this stock movement, to make a retry safe"),
   Options.optional
 )
@@ -70,7 +65,7 @@ const regionAdd = Command.make(
     database: databaseOption,
     id: idOption("region", RegionId),
     name: name("region"),
-    institution: Options.text("institution").pipe(Options.withSchema(InstitutionId), Options.withDescription("the region's designated institution (ins_...)"))
+    institution: schemaOption("institution", InstitutionId).pipe(Options.withDescription("the region's designated institution (ins_...)"))
   },
   ({ database, id, institution, name }) => execute(database, Admin.addRegion({ id, name, institutionId: institution }))
 ).pipe(Command.withDescription("Register a region and name its designated institution"))
@@ -97,15 +92,15 @@ const kioskAdd = Command.make(
     database: databaseOption,
     id: idOption("kiosk", KioskId),
     name: name("kiosk"),
-    region: Options.text("region").pipe(Options.withSchema(RegionId), Options.withDescription("the region the kiosk stands in (reg_...)")),
-    binCapacity: Options.integer("bin-capacity").pipe(Options.withDescription("cards the capture bin holds"))
+    region: schemaOption("region", RegionId).pipe(Options.withDescription("the region the kiosk stands in (reg_...)")),
+    binCapacity: integerOption("bin-capacity").pipe(Options.withDescription("cards the capture bin holds"))
   },
   ({ binCapacity, database, id, name, region }) => execute(database, Admin.addKiosk({ id, name, regionId: region, binCapacity }))
 ).pipe(Command.withDescription("Register a kiosk in a region"))
 
 const kioskLoadCards = Command.make(
   "load-cards",
-  { database: databaseOption, kiosk: kioskOption, count: Options.integer("count").pipe(Options.withDescription("blank cards put into the stacker")), movementId: movementOption },
+  { database: databaseOption, kiosk: kioskOption, count: integerOption("count").pipe(Options.withDescription("blank cards put into the stacker")), movementId: movementOption },
   ({ count, database, kiosk, movementId }) => execute(database, Admin.loadCards({ kioskId: kiosk, count, movementId }))
 ).pipe(Command.withDescription("Record blank cards loaded into a kiosk's stacker"))
 
@@ -119,11 +114,10 @@ const grant = Command.make(
   "grant",
   {
     database: databaseOption,
-    user: Options.text("user").pipe(Options.withSchema(UserId), Options.withDescription("the user's id (usr_...)")),
-    points: Options.integer("points").pipe(Options.withDescription("points to grant, a whole number above zero")),
-    transferId: Options.text("transfer-id").pipe(
-      Options.withSchema(TransferId),
-      Options.withDescription("the grant's own id, e.g. campaign-2025-spring:usr_...; repeating it grants nothing more")
+    user: schemaOption("user", UserId).pipe(Options.withDescription("the user's id (usr_...)")),
+    points: integerOption("points", "points").pipe(Options.withDescription("points to grant, a whole number above zero")),
+    transferId: schemaOption("transfer-id", TransferId).pipe(
+  Options.withDescription("the grant's own id, e.g. campaign-2025-spring:usr_...; repeating it grants nothing more")
     )
   },
   ({ database, points, transferId, user }) => execute(database, Admin.grant({ userId: user, points, transferId }))

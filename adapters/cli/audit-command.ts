@@ -6,7 +6,7 @@ import { Auditor } from "../../core/audit.js"
 import { formatReport, type AuditReport } from "../../core/domain/audit.js"
 import * as SqljsClient from "../store/sqljs-client.js"
 import { describeStoreTarget, storeLayer } from "../store/store-target.js"
-import { databaseOption, storeTargetOf } from "./db-options.js"
+import { databaseOption, requireExistingStore, storeTargetOf } from "./db-options.js"
 
 /**
  * `ecoupon audit`: runs the invariant auditor (DESIGN §5: 1-6, 8, 9) against a database and prints
@@ -39,6 +39,7 @@ export const auditDatabase = (database: Option.Option<string>): Effect.Effect<{ 
   return Effect.flatMap(Auditor, (auditor) => auditor.run).pipe(
     Effect.provide(Auditor.Default.pipe(Layer.provide(Layer.fresh(storeLayer(target))))),
     Effect.mapError((error) => ({ message: error.message })),
+    (audit) => Effect.zipRight(requireExistingStore(target), audit),
     Effect.map((report) => ({ where: describeStoreTarget(target), report }))
   )
 }

@@ -6,7 +6,7 @@ import { runMigrations } from "../store/migrate.js"
 import { checkStore } from "../store/store-check.js"
 import type { StoreError } from "../store/store-error.js"
 import { describeStoreTarget, storeLayer } from "../store/store-target.js"
-import { databaseOption, storeTargetOf } from "./db-options.js"
+import { databaseOption, requireExistingStore, storeTargetOf } from "./db-options.js"
 
 /** A refusal the operator can act on: its message on stderr and exit status 1, without a stack trace. */
 const reportFailure = <A, R>(effect: Effect.Effect<A, StoreError | { readonly message: string }, R>) =>
@@ -53,12 +53,13 @@ const snapshot = Command.make("snapshot", { database: databaseOption }, ({ datab
   if (target._tag === "Postgres") {
     return reportFailure(Effect.fail({ message: `snapshots are for the embedded store; ${describeStoreTarget(target)} keeps its own durability (use pg_dump for a copy)` }))
   }
-  return Effect.gen(function* () {
+  const snapshotNow = Effect.gen(function* () {
     const store = yield* DurableStore
     const before = store.stats()
     yield* store.snapshot
     yield* Console.log(`snapshot written to ${store.files.snapshot}; journal emptied (it held ${before.bytes} bytes)`)
-  }).pipe(Effect.provide(DurableStoreLayer.layer({ directory: target.directory, snapshotOnClose: false })), reportFailure)
+  }).pipe(Effect.provide(DurableStoreLayer.layer({ directory: target.directory, snapshotOnClose: false })))
+  return Effect.zipRight(requireExistingStore(target), snapshotNow).pipe(reportFailure)
 }).pipe(Command.withDescription("Write a snapshot of the embedded store and empty its journal (stop the server first)"))
 
 /** `ecoupon db migrate|check|snapshot [--database ...]`. */

@@ -1,5 +1,7 @@
 import { Options } from "@effect/cli"
-import { Option } from "effect"
+import { existsSync } from "node:fs"
+import { Effect, Option } from "effect"
+import { storeFiles } from "../store/recovery.js"
 import { resolveStoreTarget, type StoreTarget } from "../store/store-target.js"
 
 /**
@@ -17,3 +19,17 @@ export const databaseOption: Options.Options<Option.Option<string>> = Options.te
 /** The store `--database` (or the environment) selects. */
 export const storeTargetOf = (database: Option.Option<string>): StoreTarget =>
   resolveStoreTarget(Option.getOrUndefined(database))
+
+/**
+ * For a command that only uses a store that is there: an embedded store must exist (its snapshot or
+ * journal in the directory), else one line and nothing written, so a mistyped path never becomes a
+ * new, empty database. Only `admin init`, `db migrate` and `serve` create a store, where they are told.
+ */
+export const requireExistingStore = (target: StoreTarget): Effect.Effect<void, { readonly message: string }> =>
+  Effect.suspend(() => {
+    if (target._tag !== "Embedded") return Effect.void
+    const files = storeFiles(target.directory)
+    if (existsSync(files.snapshot) || existsSync(files.journal)) return Effect.void
+    const what = existsSync(target.directory) ? `${target.directory} holds no ecoupon store` : `there is no store at ${target.directory}`
+    return Effect.fail({ message: `${what} (--database); check the path, or create one with: ecoupon admin init --database ${target.directory}` })
+  })

@@ -1,4 +1,5 @@
 import { Command, Options } from "@effect/cli"
+import { integerOption } from "./option-values.js"
 import { HttpServer } from "@effect/platform"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -34,15 +35,15 @@ import { servePhonePage } from "./demo-phone-page.js"
 const DOOR_CLOSING_MAX_MS = 1_200
 const STATUS_EVERY_MS = 30_000
 
-const kiosks = Options.integer("kiosks").pipe(Options.withDescription("kiosks in the deployment, 1 to 20 (the first is left for you)"), Options.withDefault(4))
-const port = Options.integer("port").pipe(
+const kiosks = integerOption("kiosks").pipe(Options.withDescription("kiosks in the deployment, 1 to 20 (the first is left for you)"), Options.withDefault(4))
+const port = integerOption("port").pipe(
   Options.withDescription(
     "the server's TCP port; the phone page takes the next one and the touchscreens the ones after it (default: $ECOUPON_PORT, else 8080; 0 lets the system choose every port)"
   ),
   Options.withFallbackConfig(Config.integer("ECOUPON_PORT")),
   Options.withDefault(8080)
 )
-const seed = Options.integer("seed").pipe(Options.withDescription("seeds the simulated customers, devices and merchants"), Options.withDefault(1))
+const seed = integerOption("seed").pipe(Options.withDescription("seeds the simulated customers, devices and merchants"), Options.withDefault(1))
 const database = Options.text("database").pipe(
   Options.withDescription("keep the store in this directory (new or empty) instead of a temporary one removed at exit"),
   Options.optional

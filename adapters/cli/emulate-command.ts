@@ -1,4 +1,5 @@
 import { Command, Options } from "@effect/cli"
+import { integerOption } from "./option-values.js"
 import { appendFile } from "node:fs/promises"
 import { createInterface } from "node:readline"
 import { Console, Effect } from "effect"
@@ -12,7 +13,7 @@ import { parsePrinterFaults, type PrinterFaultKind, printerFaultKinds } from "..
  */
 
 const port = Options.text("port").pipe(Options.withDescription("Serial port to answer on: one end of a socat pty pair, or a real port wired to the host"))
-const baud = Options.integer("baud").pipe(Options.withDefault(9600), Options.withDescription("Baud rate (8N1); also sets the emulated wire time"))
+const baud = integerOption("baud").pipe(Options.withDefault(9600), Options.withDescription("Baud rate (8N1); also sets the emulated wire time"))
 const noWireTiming = Options.boolean("no-wire-timing").pipe(Options.withDescription("Answer as fast as possible instead of at the baud rate's pace"))
 
 // The emulators load serialport's native binding: imported when the command runs (see hil-command.ts).
@@ -52,13 +53,13 @@ const crt591 = Command.make(
     baud,
     noWireTiming,
     faults: Options.text("faults").pipe(Options.withDefault(""), Options.withDescription(`Faults to stage, comma-separated kind or kind@N:\n${describeFaults()}`)),
-    address: Options.integer("address").pipe(Options.withDefault(0), Options.withDescription("Address the unit answers to, 0-15")),
-    stacker: Options.integer("stacker").pipe(Options.withDefault(50), Options.withDescription("Blank cards in the stacker")),
-    binCapacity: Options.integer("bin-capacity").pipe(Options.withDefault(100), Options.withDescription("Cards the capture bin holds")),
-    moveMs: Options.integer("move-ms").pipe(Options.withDefault(400), Options.withDescription("Mechanical time of one card move")),
-    initMs: Options.integer("init-ms").pipe(Options.withDefault(800), Options.withDescription("Mechanical time of Init")),
-    takeAfterMs: Options.integer("take-after-ms").pipe(Options.withDefault(2000), Options.withDescription("The simulated user takes a presented card after this long")),
-    seed: Options.integer("seed").pipe(Options.withDefault(1), Options.withDescription("Seeds the UIDs of the blank cards")),
+    address: integerOption("address").pipe(Options.withDefault(0), Options.withDescription("Address the unit answers to, 0-15")),
+    stacker: integerOption("stacker").pipe(Options.withDefault(50), Options.withDescription("Blank cards in the stacker")),
+    binCapacity: integerOption("bin-capacity").pipe(Options.withDefault(100), Options.withDescription("Cards the capture bin holds")),
+    moveMs: integerOption("move-ms").pipe(Options.withDefault(400), Options.withDescription("Mechanical time of one card move")),
+    initMs: integerOption("init-ms").pipe(Options.withDefault(800), Options.withDescription("Mechanical time of Init")),
+    takeAfterMs: integerOption("take-after-ms").pipe(Options.withDefault(2000), Options.withDescription("The simulated user takes a presented card after this long")),
+    seed: integerOption("seed").pipe(Options.withDefault(1), Options.withDescription("Seeds the UIDs of the blank cards")),
     refuseBeforeInit: Options.boolean("refuse-before-init").pipe(
       Options.withDescription("Answer every command but Init with B0 (not initialised) until the first Init, as some units do right after power-on")
     ),
@@ -131,7 +132,7 @@ const escpos = Command.make(
       Options.withDefault(""),
       Options.withDescription(`Faults to stage, comma-separated: ${Object.keys(printerFaultKinds).join(", ")}`)
     ),
-    paperLines: Options.integer("paper-lines").pipe(Options.withDefault(5000), Options.withDescription("Roll length in text lines")),
+    paperLines: integerOption("paper-lines").pipe(Options.withDefault(5000), Options.withDescription("Roll length in text lines")),
     pagesFile: Options.file("pages").pipe(Options.optional, Options.withDescription("Append every printed page to this file as one JSON line"))
   },
   (o) => {

@@ -1,4 +1,5 @@
 import { Command, Options } from "@effect/cli"
+import { integerOption } from "./option-values.js"
 import { FileSystem } from "@effect/platform"
 import { Console, Effect, Option } from "effect"
 import { formatResult, formatSummary, junitXml } from "../../hil/conformance/report.js"
@@ -16,8 +17,8 @@ const portList = Effect.promise(() => import("../../hil/serial-ports.js"))
  */
 
 const port = Options.text("port").pipe(Options.withDescription("Serial port of the device: /dev/ttyUSB0, COM3, or one end of a socat pty pair"))
-const baud = Options.integer("baud").pipe(Options.withDefault(9600), Options.withDescription("Baud rate (8N1, no flow control)"))
-const allowDispense = Options.integer("allow-dispense").pipe(
+const baud = integerOption("baud").pipe(Options.withDefault(9600), Options.withDescription("Baud rate (8N1, no flow control)"))
+const allowDispense = integerOption("allow-dispense").pipe(
   Options.withDefault(0),
   Options.withDescription("Cards (crt591) or pages (escpos) the suite may use; checks that need more are skipped")
 )
@@ -47,9 +48,9 @@ const crt591 = Command.make(
     baud,
     allowDispense,
     junit,
-    address: Options.integer("address").pipe(Options.withDefault(0), Options.withDescription("Unit address set on its DIP switches, 0-15")),
-    takeTimeoutMs: Options.integer("take-timeout-ms").pipe(Options.withDefault(3000), Options.withDescription("How long to wait for a presented card to be taken")),
-    insertWaitMs: Options.integer("insert-wait-ms").pipe(
+    address: integerOption("address").pipe(Options.withDefault(0), Options.withDescription("Unit address set on its DIP switches, 0-15")),
+    takeTimeoutMs: integerOption("take-timeout-ms").pipe(Options.withDefault(3000), Options.withDescription("How long to wait for a presented card to be taken")),
+    insertWaitMs: integerOption("insert-wait-ms").pipe(
       Options.withDefault(0),
       Options.withDescription("Wait this long for a card inserted by hand at the gate (0: skip that part)")
     )

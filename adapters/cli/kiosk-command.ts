@@ -1,4 +1,5 @@
 import { Command, Options } from "@effect/cli"
+import { integerOption } from "./option-values.js"
 import { Config, Console, Context, Effect, Layer, Option, Redacted } from "effect"
 import { KioskAgent } from "../kiosk-agent/kiosk-agent.js"
 import { type CardUnitChoice, kioskRuntimeLayer, type PrinterChoice, SIM_STACKER_CARDS_DEFAULT } from "./kiosk-runtime.js"
@@ -23,7 +24,7 @@ const cardUnit = Options.text("card-unit").pipe(
   Options.withFallbackConfig(Config.string("ECOUPON_CARD_UNIT")),
   Options.withDefault("sim")
 )
-const cardUnitAddress = Options.integer("card-unit-address").pipe(
+const cardUnitAddress = integerOption("card-unit-address").pipe(
   Options.withDescription("The CRT-591's address, 0-15, as set on its DIP switches (default: $ECOUPON_CARD_UNIT_ADDRESS, else 0)"),
   Options.withFallbackConfig(Config.integer("ECOUPON_CARD_UNIT_ADDRESS")),
   Options.withDefault(0)
@@ -38,18 +39,18 @@ const state = Options.text("state").pipe(
   Options.withFallbackConfig(Config.string("ECOUPON_STATE_DIR")),
   Options.withDefault("ecoupon-kiosk-state")
 )
-const uiPort = Options.integer("ui-port").pipe(
+const uiPort = integerOption("ui-port").pipe(
   Options.withDescription("The touchscreen's port on 127.0.0.1; 0 lets the system choose (default: $ECOUPON_UI_PORT, else 8081)"),
   Options.withFallbackConfig(Config.integer("ECOUPON_UI_PORT")),
   Options.withDefault(8081)
 )
-const simCards = Options.integer("sim-cards").pipe(
+const simCards = integerOption("sim-cards").pipe(
   Options.withDescription(`Blank cards in a new sim card unit's stacker; load the same number on the server (default: $ECOUPON_SIM_CARDS, else ${SIM_STACKER_CARDS_DEFAULT})`),
   Options.withFallbackConfig(Config.integer("ECOUPON_SIM_CARDS")),
   Options.withDefault(SIM_STACKER_CARDS_DEFAULT)
 )
 
-const simMoveMs = Options.integer("sim-move-ms").pipe(
+const simMoveMs = integerOption("sim-move-ms").pipe(
   Options.withDescription("Mechanical time of every move of a sim card unit, in ms (an RF exchange takes a tenth of it); default: a real unit's times"),
   Options.withFallbackConfig(Config.integer("ECOUPON_SIM_MOVE_MS")),
   Options.optional

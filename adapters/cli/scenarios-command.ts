@@ -1,4 +1,5 @@
 import { Command, Options } from "@effect/cli"
+import { integerOption } from "./option-values.js"
 import { writeFileSync } from "node:fs"
 import { Console, Effect, Either, Option } from "effect"
 import { catalog } from "../../scenarios/catalog.js"
@@ -38,8 +39,8 @@ const runCommand = Command.make(
       Options.withDescription(`smoke, full, or scenario names separated by commas (see \`ecoupon scenarios list\`; "${MODEL_SUITE}" is the model-based suite)`)
     ),
     layer: Options.choice("layer", layerNames).pipe(Options.withDefault("sim" as const), Options.withDescription("Where the system under test runs: sim (in process, virtual time), serial (drivers to emulators over ptys), http (a management server the runner starts on a temporary embedded store; kiosks, merchants and operators over its API)")),
-    seed: Options.integer("seed").pipe(Options.withDefault(1), Options.withDescription("Seeds the system's ids and devices, and the model-based suite's search")),
-    runs: Options.integer("runs").pipe(Options.withDefault(DEFAULT_RUNS), Options.withDescription("Model-based runs (each a fresh system and up to 50 commands)")),
+    seed: integerOption("seed").pipe(Options.withDefault(1), Options.withDescription("Seeds the system's ids and devices, and the model-based suite's search")),
+    runs: integerOption("runs").pipe(Options.withDefault(DEFAULT_RUNS), Options.withDescription("Model-based runs (each a fresh system and up to 50 commands)")),
     replay: Options.text("replay").pipe(Options.optional, Options.withDescription("Run exactly what a failure's replay token says")),
     junit: Options.file("junit").pipe(Options.optional, Options.withDescription("Write JUnit XML here")),
     html: Options.file("html").pipe(Options.optional, Options.withDescription("Write the HTML report here (one self-contained page)")),

@@ -1,4 +1,5 @@
 import { Command, Options } from "@effect/cli"
+import { integerOption } from "./option-values.js"
 import { Config, Console, Effect, Logger, LogLevel, Option } from "effect"
 import { HTTP_DEFAULTS } from "../server/http-server.js"
 import { RATE_LIMIT_DEFAULTS } from "../server/rate-limit.js"
@@ -14,7 +15,7 @@ const host = Options.text("host").pipe(
   Options.withDefault("127.0.0.1")
 )
 
-const port = Options.integer("port").pipe(
+const port = integerOption("port").pipe(
   Options.withDescription("the TCP port (default: $ECOUPON_PORT, else 8080; 0 lets the system choose)"),
   Options.withFallbackConfig(Config.integer("ECOUPON_PORT")),
   Options.withDefault(8080)
@@ -36,7 +37,7 @@ const logLevel = Options.choice("log-level", ["debug", "info", "warning", "error
   Options.withDefault("info" as const)
 )
 
-const rateLimit = Options.integer("rate-limit").pipe(
+const rateLimit = integerOption("rate-limit").pipe(
   Options.withDescription(
     "requests a second each caller may sustain: each kiosk, merchant and operator credential, and each address for callers without one (default: $ECOUPON_RATE_LIMIT, else 50; 0 turns the limit off). Over it: 429 with Retry-After"
   ),
@@ -44,19 +45,19 @@ const rateLimit = Options.integer("rate-limit").pipe(
   Options.withDefault(RATE_LIMIT_DEFAULTS.perSecond)
 )
 
-const rateBurst = Options.integer("rate-burst").pipe(
+const rateBurst = integerOption("rate-burst").pipe(
   Options.withDescription("requests a caller may send at once after a quiet spell (default: $ECOUPON_RATE_BURST, else twice --rate-limit)"),
   Options.withFallbackConfig(Config.integer("ECOUPON_RATE_BURST")),
   Options.optional
 )
 
-const bodyLimit = Options.integer("body-limit").pipe(
+const bodyLimit = integerOption("body-limit").pipe(
   Options.withDescription(`the largest request body taken, in bytes; larger ones are answered 413 (default: $ECOUPON_BODY_LIMIT, else ${HTTP_DEFAULTS.bodyLimitBytes})`),
   Options.withFallbackConfig(Config.integer("ECOUPON_BODY_LIMIT")),
   Options.withDefault(HTTP_DEFAULTS.bodyLimitBytes)
 )
 
-const requestTimeout = Options.integer("request-timeout-ms").pipe(
+const requestTimeout = integerOption("request-timeout-ms").pipe(
   Options.withDescription(`how long a request may take before it is answered 503 (default: $ECOUPON_REQUEST_TIMEOUT_MS, else ${HTTP_DEFAULTS.requestTimeoutMs})`),
   Options.withFallbackConfig(Config.integer("ECOUPON_REQUEST_TIMEOUT_MS")),
   Options.withDefault(HTTP_DEFAULTS.requestTimeoutMs)

@@ -1,4 +1,5 @@
 import { Command, Options } from "@effect/cli"
+import { integerOption } from "./option-values.js"
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { Console, Effect, Either, Option } from "effect"
@@ -118,16 +119,16 @@ export const summaryText = (kpis: FleetKpis, wallMs: number, outDir: string): st
 export const simCommand = Command.make(
   "sim",
   {
-    kiosks: Options.integer("kiosks").pipe(Options.withDefault(10), Options.withDescription("Kiosks in the fleet (1-1000)")),
-    merchants: Options.integer("merchants").pipe(Options.withDefault(20), Options.withDescription("Merchants with offers (1-1000)")),
-    days: Options.integer("days").pipe(Options.withDefault(7), Options.withDescription("Simulated days (1-366)")),
-    seed: Options.integer("seed").pipe(Options.withDefault(1), Options.withDescription("The run's seed: the same seed and options give the same event log")),
+    kiosks: integerOption("kiosks").pipe(Options.withDefault(10), Options.withDescription("Kiosks in the fleet (1-1000)")),
+    merchants: integerOption("merchants").pipe(Options.withDefault(20), Options.withDescription("Merchants with offers (1-1000)")),
+    days: integerOption("days").pipe(Options.withDefault(7), Options.withDescription("Simulated days (1-366)")),
+    seed: integerOption("seed").pipe(Options.withDefault(1), Options.withDescription("The run's seed: the same seed and options give the same event log")),
     faults: Options.text("faults").pipe(
       Options.withDefault(""),
       Options.withDescription("Faults to inject, name=value pairs separated by commas, e.g. card.jam=0.01,sms.loss=0.05 (see sim/README.md)")
     ),
-    customersPerDay: Options.integer("customers-per-day").pipe(Options.optional, Options.withDescription("Customers per kiosk per day (default 50)")),
-    regions: Options.integer("regions").pipe(Options.optional, Options.withDescription("Regions the kiosks are spread over (default one per 5 kiosks, at most 20)")),
+    customersPerDay: integerOption("customers-per-day").pipe(Options.optional, Options.withDescription("Customers per kiosk per day (default 50)")),
+    regions: integerOption("regions").pipe(Options.optional, Options.withDescription("Regions the kiosks are spread over (default one per 5 kiosks, at most 20)")),
     out: Options.directory("out").pipe(Options.withDefault("./out"), Options.withDescription("Where events.ndjson, kpis.json and report.html are written"))
   },
   (o) => {
