@@ -22,6 +22,8 @@ export interface FleetConfig {
   readonly twinReportEveryMs: number
   /** Days a customer has to bring a card back; operators set it on every kiosk's twin at the start. */
   readonly returnDeadlineDays: number
+  /** How long a coupon is valid from its issue (merchants' offers do not say; the catalog's default). */
+  readonly couponValidityMs: number
   readonly customers: CustomerParams
   readonly operators: OperatorParams
   readonly merchantBehaviour: MerchantParams
@@ -57,6 +59,15 @@ export interface FleetOptions {
   readonly returnDeadlineDays?: number
 }
 
+/**
+ * The defaults are chosen so that a week (the run `README.md` shows) has every claim happen in it:
+ * cards are due back in 3 days, so the customers who keep theirs (15%) and the late ones (10%) go
+ * overdue and are charged to their phone bills (claim 11) from day 4; coupons are valid for 4 days,
+ * so the unused remainders expire to the institution (claim 10) from day 5; settlement runs daily.
+ */
+export const DEFAULT_RETURN_DEADLINE_DAYS = 3
+export const DEFAULT_COUPON_VALIDITY_DAYS = 4
+
 export const defaultRegions = (kiosks: number): number => Math.min(20, Math.max(1, Math.round(kiosks / 5)))
 
 /** Checks every option and says everything that is wrong at once. */
@@ -73,7 +84,7 @@ export const fleetConfig = (options: FleetOptions): Either.Either<FleetConfig, s
   whole("customers-per-day", perDay, LIMITS.customersPerKioskPerDay)
   const regions = options.regions ?? defaultRegions(options.kiosks)
   whole("regions", regions, LIMITS.regions)
-  const returnDeadlineDays = options.returnDeadlineDays ?? 14
+  const returnDeadlineDays = options.returnDeadlineDays ?? DEFAULT_RETURN_DEADLINE_DAYS
   whole("return-days", returnDeadlineDays, LIMITS.returnDeadlineDays)
   if (Number.isSafeInteger(regions) && Number.isSafeInteger(options.kiosks) && options.kiosks >= 1 && regions > options.kiosks) {
     problems.push(`--regions (${regions}) cannot exceed --kiosks (${options.kiosks}): every region needs a kiosk`)
@@ -91,6 +102,7 @@ export const fleetConfig = (options: FleetOptions): Either.Either<FleetConfig, s
     startMs: DEFAULT_START_MS,
     twinReportEveryMs: HOUR_MS,
     returnDeadlineDays,
+    couponValidityMs: DEFAULT_COUPON_VALIDITY_DAYS * DAY_MS,
     customers: { ...defaultCustomerParams, customersPerKioskPerDay: perDay },
     operators: defaultOperatorParams,
     merchantBehaviour: defaultMerchantParams,

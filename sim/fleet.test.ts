@@ -71,6 +71,17 @@ describe("fleet simulator", () => {
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/)
   }, 60_000)
 
+  it("defaults to a return deadline and a coupon validity inside the default week, so claims 10 and 11 happen in it", () => {
+    const config = configOf({ days: 7 })
+    expect(config.returnDeadlineDays).toBe(3)
+    expect(config.couponValidityMs).toBe(4 * 86_400_000)
+    // A card bought on day 1 and kept is overdue at the back office's run after day 4; a coupon of
+    // day 1 expires on day 5: both well before the week ends.
+    expect((config.returnDeadlineDays + 1) * 86_400_000).toBeLessThan(config.days * 86_400_000)
+    expect(config.couponValidityMs + 86_400_000).toBeLessThan(config.days * 86_400_000)
+    expect(config.customers.returnOnTimeShare + config.customers.returnLateShare).toBeLessThan(1)
+  })
+
   it("refuses bad options, saying all that is wrong", () => {
     const bad = fleetConfig({ kiosks: 0, merchants: 5000, days: 1.5, seed: -1, faults: "card.jm=2" })
     expect(Either.isLeft(bad)).toBe(true)

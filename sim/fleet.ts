@@ -7,6 +7,7 @@ import { AuditReport, formatReport } from "../core/domain/audit.js"
 import { OrderId } from "../core/domain/ids.js"
 import { defaultHousekeepingSettings, HousekeepingConfig } from "../core/housekeeping.js"
 import { DbInt } from "../core/domain/points.js"
+import { CatalogConfig, defaultCatalogSettings } from "../core/catalog-rules.js"
 import { DAY_MS } from "./behaviour-customer.js"
 import { type FleetConfig, horizonMs } from "./fleet-config.js"
 import { scheduleArrivals, scheduleReports, runKiosk } from "./fleet-kiosk.js"
@@ -378,6 +379,7 @@ export const runFleet = async (config: FleetConfig, options: FleetRunOptions = {
     const run = program(config, time, sink, options).pipe(
       Effect.provide(CoreServicesLive),
       Effect.provideService(HousekeepingConfig, { ...defaultHousekeepingSettings, retentionMs: config.operators.retentionMs }),
+      Effect.provideService(CatalogConfig, { ...defaultCatalogSettings, couponValidityMsDefault: config.couponValidityMs }),
       Effect.provide(store),
       Effect.withRandom(Random.make(config.seed)),
       Effect.withTracerEnabled(options.tracing ?? false),

@@ -38,6 +38,8 @@ describe("ecoupon sim", () => {
     expect(process.exitCode ?? 0).toBe(0)
     for (const file of ["events.ndjson", "kpis.json", "report.html"]) expect(existsSync(join(dir, file)), file).toBe(true)
     expect(out).toContain("audit            clean")
+    // Every claim is named with its figures.
+    for (const claims of ["1, 2, 7 ", "3, 5 ", "4 ", "6, 8 ", "9 ", "10 ", "11 "]) expect(out).toContain(`\n  ${claims}`)
     expect(out.trim().split("\n").at(-1)).toBe(`report: ${join(dir, "report.html")}`)
     // Not a terminal here: one progress line per simulated day.
     expect(err).toContain("simulated day 2 of 2 done")

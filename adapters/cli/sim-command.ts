@@ -92,6 +92,28 @@ const tally = (t: Readonly<Record<string, number>>) => {
   return entries.length === 0 ? "none" : entries.map(([k, v]) => `${k} ${n(v)}`).join(", ")
 }
 
+/**
+ * The patent's claims (DESIGN §1), each with the figures of this run that show it happening: what a
+ * newcomer reads to see that the default week exercises every one of them.
+ */
+export const claimLines = (kpis: FleetKpis): ReadonlyArray<string> => {
+  const office = (key: string) => kpis.office[key] ?? 0
+  const catalog = (key: string) => kpis.catalog[key] ?? 0
+  const returned = (kpis.cards.returns["returned"] ?? 0) + (kpis.cards.returns["returned_after_charge"] ?? 0)
+  const delivered = kpis.orders.outcomes["Delivered"] ?? 0
+  const institution = kpis.money.at(-1)?.byKind["institution"] ?? 0
+  return [
+    `claims (DESIGN §1)`,
+    `  1, 2, 7  ${n(kpis.config.merchants)} merchants' catalogs pulled ${n(catalog("pulls"))} times from their provider servers (${n(catalog("offers-changed"))} offer changes) and shown at ${n(kpis.config.kiosks)} kiosks in ${n(kpis.config.regions)} regions`,
+    `  3, 5     ${n(kpis.journeys.registrations)} customers registered by their phone numbers, ${n(kpis.journeys.codeMistypes)} wrong codes refused; ${n(office("campaign-grants"))} campaign grants`,
+    `  4        ${n(kpis.settlements.statements)} settlement statements, ${n(kpis.settlements.points)} points, ${n(kpis.settlements.payoutsPaid)} paid out to merchants`,
+    `  6, 8     ${n(delivered)} orders delivered: coupons issued, points moved in the ledger, orders sent to the merchants' servers`,
+    `  9        ${n(kpis.cards.dispensed)} coupons on cards handed over (${n(kpis.orders.byMedium["card"] ?? 0)} card orders)`,
+    `  10       ${n(returned)} cards returned; ${n(office("coupons-expired"))} coupons expired (${n(office("expired-points"))} points); the institutions hold ${n(institution)} points`,
+    `  11       ${n(kpis.cards.overdue)} cards overdue, ${n(kpis.carrier.chargesQueued)} deposits charged to phone bills: ${n(kpis.carrier.confirmed)} confirmed (${n(kpis.carrier.confirmedPoints)} points), ${n(kpis.carrier.declined)} declined; ${n(office("forfeited-points"))} points forfeited to the institutions`
+  ]
+}
+
 export const summaryText = (kpis: FleetKpis, wallMs: number, outDir: string): string => {
   const compression = wallMs > 0 ? kpis.run.simulatedMs / wallMs : 0
   const ok = kpis.audit.ok && kpis.invariants.providerDelivery.ok
@@ -106,6 +128,7 @@ export const summaryText = (kpis: FleetKpis, wallMs: number, outDir: string): st
     `card returns     ${n(returned)} returned, ${n(kpis.cards.overdue)} not returned by their deadline, ${n(kpis.cards.outstandingAtEnd)} still out, ${n(kpis.cards.notTaken)} not taken at the gate`,
     `carrier charges  ${n(kpis.carrier.chargesQueued)} queued, ${n(kpis.carrier.confirmed)} confirmed (${n(kpis.carrier.confirmedPoints)} points), ${n(kpis.carrier.declined)} declined`,
     `settlements      ${n(kpis.settlements.statements)} statements, ${n(kpis.settlements.points)} points, ${n(kpis.settlements.payoutsPaid)} paid out`,
+    ...claimLines(kpis),
     `device faults    ${tally(kpis.deviceFailures)} (injected: ${tally(kpis.faultsFired)})`,
     `stock-outs       ${tally(kpis.stockOuts)}`,
     `audit            ${kpis.partial ? "not run (partial run)" : ok ? "clean: every invariant holds" : `FAILED: ${n(kpis.audit.violations)} violations${kpis.invariants.providerDelivery.ok ? "" : `, ${n(kpis.invariants.providerDelivery.missing)} delivered orders never reached their provider`}`}`,
