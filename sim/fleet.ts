@@ -53,6 +53,8 @@ export interface FleetRunOptions {
    * "SIGINT") is kept in `kpis.interrupted`.
    */
   readonly stop?: AbortSignal
+  /** The SQL store to run on, empty and unmigrated (the CLI's `--store native`); in-memory sql.js by default. */
+  readonly store?: Layer.Layer<SqlClient.SqlClient>
 }
 
 export interface FleetResult {
@@ -67,8 +69,10 @@ const FINAL_OUTBOX_ROUNDS_MAX = 500
 /** Delivered orders checked against the providers per query. */
 const ORDER_PAGE = 1_000
 
-const storeLayer = (observer: FleetRunOptions["sqlObserver"]): Layer.Layer<SqlClient.SqlClient> =>
-  Layer.effectDiscard(Effect.orDie(runMigrations())).pipe(Layer.provideMerge(Layer.orDie(SqljsClient.layer({ observer }))))
+const storeLayer = (options: FleetRunOptions): Layer.Layer<SqlClient.SqlClient> =>
+  Layer.effectDiscard(Effect.orDie(runMigrations())).pipe(
+    Layer.provideMerge(options.store ?? Layer.orDie(SqljsClient.layer({ observer: options.sqlObserver })))
+  )
 
 const healFaults = (world: FleetWorld) =>
   Effect.gen(function* () {
@@ -373,7 +377,7 @@ const program = (
 export const runFleet = async (config: FleetConfig, options: FleetRunOptions = {}): Promise<FleetResult> => {
   const scope = Effect.runSync(Scope.make())
   try {
-    const store = await Effect.runPromise(Layer.buildWithScope(storeLayer(options.sqlObserver), scope))
+    const store = await Effect.runPromise(Layer.buildWithScope(storeLayer(options), scope))
     const time = new VirtualTime(config.startMs)
     const sink = hashingSink(options.sink)
     const run = program(config, time, sink, options).pipe(

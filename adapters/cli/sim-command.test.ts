@@ -49,6 +49,20 @@ describe("ecoupon sim", () => {
     expect(readFileSync(join(dir, "events.ndjson"), "utf8")).not.toMatch(/\+\d{8,15}/)
   }, 60_000)
 
+  it("gives the same event log on native SQLite (--store native) as on sql.js", async () => {
+    const hashes: Array<string> = []
+    for (const store of ["sqljs", "native"]) {
+      const dir = mkdtempSync(join(tmpdir(), `ecoupon-sim-${store}-`))
+      await captured(() => ecoupon("sim", "--kiosks", "1", "--merchants", "2", "--days", "1", "--seed", "5", "--customers-per-day", "20", "--store", store, "--out", dir))
+      expect(process.exitCode ?? 0, store).toBe(0)
+      const kpis = JSON.parse(readFileSync(join(dir, "kpis.json"), "utf8")) as { eventLog: { sha256: string }; journeys: { total: number }; audit: { ok: boolean } }
+      expect(kpis.journeys.total, store).toBeGreaterThan(5)
+      expect(kpis.audit.ok, store).toBe(true)
+      hashes.push(kpis.eventLog.sha256)
+    }
+    expect(hashes[1]).toBe(hashes[0])
+  }, 60_000)
+
   it("refuses bad flags with a clear message and exit status 2", async () => {
     const { err } = await captured(() => ecoupon("sim", "--kiosks", "0", "--faults", "card.jamm=0.1", "--out", tmpdir()))
     expect(process.exitCode).toBe(2)

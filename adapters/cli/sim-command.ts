@@ -7,6 +7,7 @@ import { describeConfig, type FleetConfig, fleetConfig } from "../../sim/fleet-c
 import type { FleetKpis } from "../../sim/fleet-kpis.js"
 import type { EventSink } from "../../sim/fleet-log.js"
 import { runFleet } from "../../sim/fleet.js"
+import * as NativeSqlite from "../store/native-sqlite.js"
 import { formatDuration, interruptionText, renderReport } from "../../sim/report-html.js"
 
 /**
@@ -152,6 +153,10 @@ export const simCommand = Command.make(
     ),
     customersPerDay: integerOption("customers-per-day").pipe(Options.optional, Options.withDescription("Customers per kiosk per day (default 50)")),
     regions: integerOption("regions").pipe(Options.optional, Options.withDescription("Regions the kiosks are spread over (default one per 5 kiosks, at most 20)")),
+    store: Options.choice("store", ["sqljs", "native"]).pipe(
+      Options.withDefault("sqljs"),
+      Options.withDescription("The SQL engine under the core: sqljs (in-memory sql.js, the default) or native (in-memory better-sqlite3); same seed, same event log")
+    ),
     out: Options.directory("out").pipe(Options.withDefault("./out"), Options.withDescription("Where events.ndjson, kpis.json and report.html are written"))
   },
   (o) => {
@@ -195,7 +200,7 @@ export const simCommand = Command.make(
             process.removeListener("SIGTERM", onSignal)
           })
       )
-      const result = yield* Effect.zipRight(signals, Effect.tryPromise({ try: () => runFleet(config, { sink, onTime: bar.onTime, stop: stop.signal }), catch: (error) => error })).pipe(
+      const result = yield* Effect.zipRight(signals, Effect.tryPromise({ try: () => runFleet(config, { sink, onTime: bar.onTime, stop: stop.signal, ...(o.store === "native" ? { store: NativeSqlite.layer() } : {}) }), catch: (error) => error })).pipe(
         Effect.scoped,
         Effect.ensuring(Effect.sync(() => {
           sink.close()

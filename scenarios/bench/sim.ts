@@ -1,3 +1,4 @@
+import * as NativeSqlite from "../../adapters/store/native-sqlite.js"
 import * as os from "node:os"
 import { Either } from "effect"
 import { fleetConfig } from "../../sim/fleet-config.js"
@@ -6,7 +7,7 @@ import { makeSpanTimer } from "../../sim/span-timer.js"
 import { makeSqlFloor } from "./sql-floor.js"
 
 /**
- * `npm run bench -- sim [kiosks] [days] [customers-per-kiosk-per-day] [seed] [spans] [no-audit] [no-floor]`: the fleet simulator at
+ * `npm run bench -- sim [kiosks] [days] [customers-per-kiosk-per-day] [seed] [spans] [no-audit] [no-floor] [native]`: the fleet simulator at
  * scale, by default 100 kiosks for 30 days at about 200 customers per kiosk per day (~600k journeys),
  * on the in-memory sql.js store with every core service real. Prints wall time, peak memory (RSS),
  * journeys per second and time compression; a line per simulated day on stderr while it runs.
@@ -39,7 +40,9 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   const seed = wholeArg(args[3], 1, "seed")
   const spans = args.slice(4).includes("spans") ? makeSpanTimer(() => performance.now()) : undefined
   const audit = !args.slice(4).includes("no-audit")
-  const floor = args.slice(4).includes("no-floor") ? undefined : await makeSqlFloor()
+  // `native`: the run on native SQLite (`--store native`); the floor records from the sql.js store only.
+  const native = args.slice(4).includes("native")
+  const floor = native || args.slice(4).includes("no-floor") ? undefined : await makeSqlFloor()
   const parsed = fleetConfig({ kiosks, merchants: Math.max(20, Math.round(kiosks / 2)), days, seed, customersPerKioskPerDay: perDay })
   if (Either.isLeft(parsed)) throw new Error(parsed.left)
   const config = parsed.right
@@ -52,6 +55,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   const result = await runFleet(config, {
     ...(spans === undefined ? {} : { tracing: true, tracer: spans.tracer }),
     audit,
+    ...(native ? { store: NativeSqlite.layer() } : {}),
     ...(floor === undefined ? {} : { sqlObserver: floor.observer }),
     onTime: (nowMs) => {
       if (floor !== undefined) floor.timing = true
