@@ -43,7 +43,10 @@ const migratedStore = (target: StoreTarget) =>
 
 export const managementServerLive = (config: ManagementServerConfig) => {
   const storeDescription = describeStoreTarget(config.target)
-  return Layer.mergeAll(httpServerLive({
+  // The workers (and the gateways they send through) are built before the listener opens: a gateway
+  // setting that is missing stops the server before it takes a request, and leaves no listener open.
+  const workers = workersLive(config.workers).pipe(Layer.provide(config.gateways.pipe(Layer.provide(ProviderEndpointsLive))))
+  return httpServerLive({
     host: config.host,
     port: config.port,
     bodyLimitBytes: config.bodyLimitBytes ?? HTTP_DEFAULTS.bodyLimitBytes,
@@ -51,7 +54,7 @@ export const managementServerLive = (config: ManagementServerConfig) => {
     storeDescription,
     accessLog: true,
     rateLimit: config.rateLimit ?? RATE_LIMIT_DEFAULTS
-  }), workersLive(config.workers).pipe(Layer.provide(config.gateways.pipe(Layer.provide(ProviderEndpointsLive))))).pipe(
+  }).pipe(Layer.provideMerge(workers)).pipe(
     Layer.provideMerge(CoreServicesLive),
     Layer.provideMerge(migratedStore(config.target)),
     Layer.provideMerge(
