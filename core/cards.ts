@@ -21,7 +21,7 @@ import { KioskNotFound, StockMovementId } from "./domain/kiosk.js"
 import { recordStockMovement } from "./kiosks.js"
 import { Medium, MediumMismatch, OrderAlreadyAborted, OrderAlreadyDelivered, OrderNotFound, OrderState } from "./domain/order.js"
 import { DbInt } from "./domain/points.js"
-import { Coupons, returnDeadlineDaysOf } from "./coupons.js"
+import { Coupons } from "./coupons.js"
 import { Outbox } from "./outbox.js"
 import { firstRow } from "./rows.js"
 import { traced } from "./traced.js"
@@ -50,7 +50,6 @@ export const carrierChargeKey = (uid: CardUid): string => `carrier_charge:${uid}
 class Raced extends Data.TaggedError("Raced")<{}> {}
 
 const OrderForCard = Schema.Struct({ id: Schema.String, kiosk_id: KioskId, user_id: Schema.String, medium: Medium, state: OrderState, cards: DbInt })
-const firstCardWithTerms = firstRow(Schema.Struct({ ...CardRow.fields, desired_json: Schema.NullOr(Schema.String) }))
 const CapturedAt = Schema.Struct({ at_ms: DbInt })
 const Sum = Schema.Struct({ total: Schema.NullOr(DbInt) })
 const firstCard = firstRow(CardRow)
@@ -114,8 +113,9 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
         card.state === "dispensing" && card.order_id === orderId && card.kiosk_id === kioskId
           ? Effect.succeed(cardFromRow(card))
           : Effect.fail(new CardAlreadyIssued({ uid, state: card.state, orderId: card.order_id }))
-      const write = Effect.gen(function* () {
-        // The order, and whether the card exists already (a replay, answered first), in one statement.
+      /** Why the card was not made for the order: a replay (answered first), or what the order says. */
+      const refusal = Effect.gen(function* () {
+        // The order, and whether the card exists already, in one statement.
         const orders = yield* sql`
           SELECT id, kiosk_id, user_id, medium, state, (SELECT COUNT(*) FROM cards WHERE uid = ${uid}) AS cards
           FROM orders WHERE id = ${orderId}`.pipe(Effect.orDie)
@@ -132,14 +132,22 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
           return yield* new CardMismatch({ uid, detail: `order ${orderId} was placed at kiosk ${order.value.kiosk_id}, not ${kioskId}` })
         }
         if (medium !== "card") return yield* new MediumMismatch({ orderId, placed: medium, delivered: "card" })
+        // The order may have it, so the card was made meanwhile by another request.
+        return yield* new Raced()
+      })
+      const write = Effect.gen(function* () {
         const settings = yield* CardsConfig
         const now = yield* Clock.currentTimeMillis
+        // Made straight from the order, if it is placed here for a card and the UID is new: one
+        // statement in the usual case. Nothing made: `refusal` reads why. (PostgreSQL types the
+        // selected values from the SELECT, not from the columns: hence the casts.)
         const inserted = yield* sql`
-          INSERT INTO cards (uid, state, kiosk_id, order_id, user_id, deposit_points, deadline_ms, return_kiosk_id, charge_state, dispensed_at_ms, updated_at_ms)
-          VALUES (${uid}, 'dispensing', ${kioskId}, ${orderId}, ${order.value.user_id}, ${settings.depositPoints}, NULL, NULL, 'none', ${now}, ${now})
+          INSERT INTO cards (uid, state, kiosk_id, order_id, user_id, deposit_points, charge_state, dispensed_at_ms, updated_at_ms)
+          SELECT ${uid}, 'dispensing', kiosk_id, id, user_id, CAST(${settings.depositPoints} AS BIGINT), 'none', CAST(${now} AS BIGINT), CAST(${now} AS BIGINT)
+          FROM orders WHERE id = ${orderId} AND state = 'placed' AND kiosk_id = ${kioskId} AND medium = 'card'
           ON CONFLICT (uid) DO NOTHING
           RETURNING *`.pipe(Effect.orDie)
-        if (inserted.length === 0) return yield* new Raced()
+        if (inserted.length === 0) return yield* refusal
         yield* moveCard(kioskId, "dispense", uid)
         return cardFromRow(Option.getOrThrow(yield* firstCard(inserted)))
       })
@@ -152,29 +160,36 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
 
     /**
      * For Orders.deliver, in its transaction: the card dispensed for this order goes to the customer
-     * with its return deadline. A card the same customer already holds (before its deadline) may carry
-     * the new coupon too. Answers the card's deadline.
+     * with its return deadline (`returnDeadlineDays`, the ordering kiosk's own, where the card was
+     * dispensed; the service default when null). A card the same customer already holds (before its
+     * deadline) may carry the new coupon too. Answers the card's deadline.
      */
-    const handOver = (request: { readonly uid: CardUid; readonly orderId: OrderId; readonly userId: UserId; readonly nowMs: number }) =>
+    const handOver = (request: {
+      readonly uid: CardUid
+      readonly orderId: OrderId
+      readonly userId: UserId
+      readonly nowMs: number
+      readonly returnDeadlineDays: number | null
+    }) =>
       Effect.gen(function* () {
         const { uid, orderId, userId, nowMs } = request
-        // The card (held on PostgreSQL) with its dispensing kiosk's desired state, in one statement.
-        const found = yield* sql`
-          SELECT c.*, t.desired_json FROM cards c LEFT JOIN kiosk_twins t ON t.kiosk_id = c.kiosk_id
-          WHERE c.uid = ${uid} ${forUpdateOfCard}`.pipe(Effect.orDie, Effect.flatMap(firstCardWithTerms))
+        const settings = yield* CardsConfig
+        const deadlineMs = nowMs + (request.returnDeadlineDays ?? settings.returnDeadlineDays) * DAY_MS
+        // Handed over first, in one statement: the usual case needs no read before it.
+        const handed = yield* sql`
+          UPDATE cards SET state = 'with_user', deadline_ms = ${deadlineMs}, updated_at_ms = ${nowMs}
+          WHERE uid = ${uid} AND state = 'dispensing' AND order_id = ${orderId}
+          RETURNING uid`.pipe(Effect.orDie)
+        if (handed.length > 0) return deadlineMs
+        // Not dispensing for this order: the card (held on PostgreSQL) says whether it may still carry it.
+        const found = yield* sql`SELECT * FROM cards c WHERE c.uid = ${uid} ${forUpdateOfCard}`.pipe(Effect.orDie, Effect.flatMap(firstCard))
         if (Option.isNone(found)) return yield* new UnknownCard({ uid })
         const card = found.value
         if (card.state === "with_user" && card.user_id === userId && card.deadline_ms !== null && card.deadline_ms > nowMs) {
           return card.deadline_ms
         }
         if (card.state !== "dispensing") return yield* new CardStateConflict({ uid, state: card.state, expected: "dispensing for this order" })
-        if (card.order_id !== orderId) return yield* new CardMismatch({ uid, detail: `it was dispensed for order ${card.order_id}, not ${orderId}` })
-        const settings = yield* CardsConfig
-        // The dispensing kiosk's deadline (its twin's desired state) wins over the service default.
-        const days = returnDeadlineDaysOf(card.desired_json) ?? settings.returnDeadlineDays
-        const deadlineMs = nowMs + days * DAY_MS
-        yield* sql`UPDATE cards SET state = 'with_user', deadline_ms = ${deadlineMs}, updated_at_ms = ${nowMs} WHERE uid = ${uid}`.pipe(Effect.orDie)
-        return deadlineMs
+        return yield* new CardMismatch({ uid, detail: `it was dispensed for order ${card.order_id}, not ${orderId}` })
       })
 
     /** Captures a card whose hand-over failed into the bin of the kiosk that dispensed it. */

@@ -36,6 +36,19 @@ export interface KioskTerms {
 }
 
 /**
+ * A kiosk's terms from its region and its twin's desired state (JSON, null without a twin document):
+ * for a statement that reads them along with something else.
+ */
+export const kioskTermsOf = (regionId: RegionId, desiredJson: string | null): KioskTerms => {
+  // A kiosk without a twin document has had no operator wishes yet: it sells, with defaults.
+  const desired = desiredJson === null ? Option.none() : decodeDesired(desiredJson)
+  return Option.match(desired, {
+    onNone: () => ({ regionId, enabled: true, returnDeadlineDays: null }),
+    onSome: (state) => ({ regionId, enabled: state.enabled, returnDeadlineDays: state.returnDeadlineDays })
+  })
+}
+
+/**
  * Coupons: the reads every coupon-holding service shares, and the one way a coupon's life ends with
  * value left on it (its balance goes to an institution). Writes to coupons happen inside the callers'
  * transactions (orders, redemption, cards); the helpers here join them.
@@ -85,16 +98,7 @@ export class Coupons extends Effect.Service<Coupons>()("ecoupon/Coupons", {
       sql`SELECT k.region_id, t.desired_json FROM kiosks k LEFT JOIN kiosk_twins t ON t.kiosk_id = k.id WHERE k.id = ${kioskId}`.pipe(
         Effect.flatMap(decodeKioskTerms),
         Effect.orDie,
-        Effect.map((rows) =>
-          Option.map(Option.fromNullable(rows[0]), (row): KioskTerms => {
-            // A kiosk without a twin document has had no operator wishes yet: it sells, with defaults.
-            const desired = row.desired_json === null ? Option.none() : decodeDesired(row.desired_json)
-            return Option.match(desired, {
-              onNone: () => ({ regionId: row.region_id, enabled: true, returnDeadlineDays: null }),
-              onSome: (state) => ({ regionId: row.region_id, enabled: state.enabled, returnDeadlineDays: state.returnDeadlineDays })
-            })
-          })
-        )
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (row) => kioskTermsOf(row.region_id, row.desired_json)))
       )
 
     /**

@@ -1,10 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema, Struct } from "effect"
-import { CardUid, type OfferId, type OrderId, type RegionId } from "./domain/ids.js"
+import { CardUid, CouponCode, CouponId, type KioskId, type OfferId, type OrderId, PhoneNumber, RegionId } from "./domain/ids.js"
 import { OfferRow as CatalogOfferRow } from "./domain/catalog.js"
 import { CardRow } from "./domain/card.js"
 import { CouponRow } from "./domain/coupon.js"
-import { Abortion, CurrentOffer, type DeliveredMedium, Delivery, OrderRow, type PlaceOrder, Placement } from "./domain/order.js"
+import { Abortion, CurrentOffer, type DeliveredMedium, Delivery, type Medium, OrderRow, type PlaceOrder, Placement } from "./domain/order.js"
 import { SessionAtOtherKiosk, SessionEnded, SessionNotFound, SessionRow, UserNotFound } from "./domain/user.js"
 import { DbInt } from "./domain/points.js"
 import { firstRow } from "./rows.js"
@@ -81,12 +81,12 @@ export const keyDifference = (stored: string | null, requested: string): string 
 }
 
 const firstOrder = firstRow(OrderRow)
-const firstOrderForDelivery = firstRow(Schema.Struct({
-  ...OrderRow.fields,
-  coupon_value_points: DbInt,
-  coupon_issued_at_ms: DbInt,
-  coupon_expires_at_ms: DbInt
+const firstClaimedOrder = firstRow(Schema.Struct({
+  ...Struct.omit(OrderRow.fields, "coupon_id", "coupon_code", "coupon_state"),
+  kiosk_desired_json: Schema.NullOr(Schema.String),
+  phone: Schema.optional(Schema.NullOr(PhoneNumber))
 }))
+const firstActivatedCoupon = firstRow(Schema.Struct({ id: CouponId, code: CouponCode, value_points: DbInt, issued_at_ms: DbInt, expires_at_ms: DbInt }))
 const OfferForOrderRow = Schema.Struct({
   ...OfferRow.fields,
   sold_in: DbInt,
@@ -96,7 +96,12 @@ const OfferForOrderRow = Schema.Struct({
 })
 const firstOfferForOrder = firstRow(OfferForOrderRow)
 const decodeSessions = Schema.decodeUnknown(Schema.Array(SessionRow))
-const firstSessionPlaced = firstRow(Schema.Struct({ ...SessionRow.fields, placed: DbInt }))
+const firstSessionPlaced = firstRow(Schema.Struct({
+  ...SessionRow.fields,
+  placed: DbInt,
+  kiosk_region_id: Schema.NullOr(RegionId),
+  kiosk_desired_json: Schema.NullOr(Schema.String)
+}))
 type SessionRow = typeof SessionRow.Type
 
 export const makeOrdersRepo = Effect.gen(function* () {
@@ -115,13 +120,36 @@ export const makeOrdersRepo = Effect.gen(function* () {
   /** Reads the order and (on PostgreSQL) holds its row, so deliver, abort and the sweep take turns. One statement. */
   const lockOrder = (id: OrderId) => sql`${orderSelect} WHERE o.id = ${id} ${forUpdate}`.pipe(Effect.orDie, Effect.flatMap(firstOrder))
 
-  /** `lockOrder` with the coupon's value and validity, which a delivery needs: still one statement. */
-  const lockOrderForDelivery = (id: OrderId) =>
+  /**
+   * Delivers a placed order of this medium in one statement, answering its row with its kiosk's twin
+   * desired state (its card return deadline) and, for the phone, the customer's number. No row when
+   * the order is not there, not placed, or of another medium: `lockOrderForDelivery` then says which.
+   * On PostgreSQL the UPDATE holds the row as `FOR UPDATE` would. The caller's transaction rolls it
+   * back if what follows refuses.
+   */
+  const claimForDelivery = (id: OrderId, medium: Medium, resolutionKey: string, nowMs: number) =>
     sql`
-      SELECT o.*, c.id AS coupon_id, c.code AS coupon_code, c.state AS coupon_state, c.value_points AS coupon_value_points,
-        c.issued_at_ms AS coupon_issued_at_ms, c.expires_at_ms AS coupon_expires_at_ms
-      FROM orders o JOIN coupons c ON c.order_id = o.id
-      WHERE o.id = ${id} ${forUpdate}`.pipe(Effect.orDie, Effect.flatMap(firstOrderForDelivery))
+      UPDATE orders SET state = 'delivered', resolution_key = ${resolutionKey}, resolved_at_ms = ${nowMs}
+      WHERE id = ${id} AND state = 'placed' AND medium = ${medium}
+      RETURNING *, (SELECT desired_json FROM kiosk_twins WHERE kiosk_id = orders.kiosk_id) AS kiosk_desired_json
+        ${medium === "phone" ? sql`, (SELECT phone FROM users WHERE id = orders.user_id) AS phone` : sql``}`.pipe(
+      Effect.orDie,
+      Effect.flatMap(firstClaimedOrder)
+    )
+
+  /**
+   * Makes a delivered order's coupon active from now, with the validity it was placed with, in one
+   * statement; answers what the delivery tells the kiosk.
+   */
+  const activateCoupon = (orderId: OrderId, cardUid: CardUid | null, nowMs: number) =>
+    sql`
+      UPDATE coupons SET state = 'active', card_uid = ${cardUid}, issued_at_ms = ${nowMs}, expires_at_ms = ${nowMs} + (expires_at_ms - issued_at_ms)
+      WHERE order_id = ${orderId}
+      RETURNING id, code, value_points, issued_at_ms, expires_at_ms`.pipe(
+      Effect.orDie,
+      Effect.flatMap(firstActivatedCoupon),
+      Effect.flatMap(Option.match({ onNone: () => Effect.dieMessage(`order ${orderId} has no coupon`), onSome: Effect.succeed }))
+    )
 
   const checksOf = (row: typeof OfferForOrderRow.Type) => ({
     offer: row,
@@ -219,11 +247,16 @@ export const makeOrdersRepo = Effect.gen(function* () {
   }
 
   /**
-   * The session an order names and whether the order exists already (a replay), in one statement. No
-   * row when the session does not exist; whether the order does is then asked apart.
+   * The session an order names, whether the order exists already (a replay), and the ordering kiosk's
+   * region and twin's desired state (its terms; the region null when there is no such kiosk), in one
+   * statement. No row when the session does not exist; the rest is then asked apart.
    */
-  const sessionUnlessPlaced = (sessionId: SessionRow["id"], orderId: OrderId) =>
-    sql`SELECT s.*, (SELECT COUNT(*) FROM orders WHERE id = ${orderId}) AS placed FROM sessions s WHERE s.id = ${sessionId}`.pipe(
+  const sessionUnlessPlaced = (sessionId: SessionRow["id"], orderId: OrderId, kioskId: KioskId) =>
+    sql`
+      SELECT s.*, (SELECT COUNT(*) FROM orders WHERE id = ${orderId}) AS placed,
+        (SELECT region_id FROM kiosks WHERE id = ${kioskId}) AS kiosk_region_id,
+        (SELECT desired_json FROM kiosk_twins WHERE kiosk_id = ${kioskId}) AS kiosk_desired_json
+      FROM sessions s WHERE s.id = ${sessionId}`.pipe(
       Effect.orDie,
       Effect.flatMap(firstSessionPlaced)
     )
@@ -254,7 +287,8 @@ export const makeOrdersRepo = Effect.gen(function* () {
     sql,
     findOrder,
     lockOrder,
-    lockOrderForDelivery,
+    claimForDelivery,
+    activateCoupon,
     offerForOrder,
     takeStockForOrder,
     giveBackStock,

@@ -1,7 +1,7 @@
 import { Clock, Data, Effect, Option, Schema } from "effect"
 import { Cards } from "./cards.js"
-import { Coupons } from "./coupons.js"
-import { CouponCode, CouponId, OrderId, PhoneNumber, TransferId, type UserId } from "./domain/ids.js"
+import { Coupons, kioskTermsOf, returnDeadlineDaysOf } from "./coupons.js"
+import { CouponCode, CouponId, OrderId, type PhoneNumber, TransferId } from "./domain/ids.js"
 import { OutboxKinds, type SmsPayload } from "./domain/outbox.js"
 import { InvalidRequest } from "./domain/invalid-request.js"
 import { KioskNotFound } from "./domain/kiosk.js"
@@ -49,7 +49,6 @@ class Raced extends Data.TaggedError("Raced")<{}> {}
 
 const pendingId = (orderId: OrderId) => TransferId.make(`order:${orderId}`)
 
-const decodePhones = Schema.decodeUnknown(Schema.Array(Schema.Struct({ phone: PhoneNumber })))
 const decodeOrderIds = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: OrderId })))
 const decodeOrders = Schema.decodeUnknown(Schema.Array(OrderRow))
 
@@ -91,7 +90,7 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
         // A replay answers as the first time, whatever changed since. With a session, whether the
         // order exists comes with the session's row: one statement for both.
         const { customer } = request
-        const looked = customer._tag === "session" ? yield* repo.sessionUnlessPlaced(customer.sessionId, orderId) : undefined
+        const looked = customer._tag === "session" ? yield* repo.sessionUnlessPlaced(customer.sessionId, orderId, kioskId) : undefined
         if (looked === undefined || Option.isNone(looked) || looked.value.placed > 0) {
           const existing = yield* repo.findOrder(orderId)
           if (Option.isSome(existing)) return yield* replayOf(existing.value)
@@ -104,7 +103,10 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
         }
         const now = yield* Clock.currentTimeMillis
         const userId = yield* resolveCustomer(request, now, looked)
-        const terms = yield* coupons.kioskTerms(kioskId)
+        // The kiosk's terms came with the session's row when there is one.
+        const terms = looked !== undefined && Option.isSome(looked)
+          ? Option.map(Option.fromNullable(looked.value.kiosk_region_id), (regionId) => kioskTermsOf(regionId, looked.value.kiosk_desired_json))
+          : yield* coupons.kioskTerms(kioskId)
         if (Option.isNone(terms)) return yield* new KioskNotFound({ kioskId })
         if (!terms.value.enabled) return yield* new KioskNotAvailable({ kioskId, reason: "disabled by an operator" })
         const { regionId } = terms.value
@@ -169,8 +171,9 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
     const deliver = (request: DeliverOrder) => {
       const { orderId, medium } = request
       const key = deliverKey(medium)
-      const write = Effect.gen(function* () {
-        const found = yield* repo.lockOrderForDelivery(orderId)
+      /** Why an order could not be delivered (not placed, or of another medium), or its first delivery again. */
+      const notPlaced = Effect.gen(function* () {
+        const found = yield* repo.lockOrder(orderId)
         if (Option.isNone(found)) return yield* new OrderNotFound({ orderId })
         const order = found.value
         if (order.state === "aborted") return yield* new OrderAlreadyAborted({ orderId, reason: order.abort_reason, flagged: order.flagged })
@@ -179,18 +182,23 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
           return yield* new OrderConflict({ orderId, operation: "deliver", difference: keyDifference(order.resolution_key, key) })
         }
         if (medium._tag !== order.medium) return yield* new MediumMismatch({ orderId, placed: order.medium, delivered: medium._tag })
+        // The claim found no placed order of this medium, and in the same transaction here it is.
+        return yield* Effect.dieMessage(`order ${orderId} is placed for ${order.medium} yet its delivery claimed nothing`)
+      })
+      const write = Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
+        // The order delivered first, in one statement (the usual case needs no read before it); a
+        // refusal below rolls it back with everything else.
+        const claimed = yield* repo.claimForDelivery(orderId, medium._tag, key, now)
+        if (Option.isNone(claimed)) return yield* notPlaced
+        const order = claimed.value
         const cardUid = medium._tag === "card" ? medium.cardUid : null
-        const cardDeadlineMs = cardUid === null ? null : yield* cards.handOver({ uid: cardUid, orderId, userId: order.user_id, nowMs: now })
-        // Replays were answered above, so the pending transfer is still pending: anything else is a bug.
+        const cardDeadlineMs = cardUid === null
+          ? null
+          : yield* cards.handOver({ uid: cardUid, orderId, userId: order.user_id, nowMs: now, returnDeadlineDays: returnDeadlineDaysOf(order.kiosk_desired_json) })
+        // The order was placed, so the pending transfer is still pending: anything else is a bug.
         yield* ledger.post({ id: TransferId.make(`order:${orderId}:post`), pendingId: pendingId(orderId) }).pipe(Effect.orDie)
-        const coupon = { id: order.coupon_id, code: order.coupon_code, value_points: order.coupon_value_points }
-        const validityMs = order.coupon_expires_at_ms - order.coupon_issued_at_ms
-        yield* sql`
-          UPDATE coupons SET state = 'active', card_uid = ${cardUid}, issued_at_ms = ${now}, expires_at_ms = ${now + validityMs}
-          WHERE id = ${coupon.id}`.pipe(Effect.orDie)
-        yield* sql`
-          UPDATE orders SET state = 'delivered', resolution_key = ${key}, resolved_at_ms = ${now} WHERE id = ${orderId}`.pipe(Effect.orDie)
+        const coupon = yield* repo.activateCoupon(orderId, cardUid, now)
         const payload: ProviderOrderPayload = {
           merchantId: order.merchant_id,
           orderId,
@@ -201,7 +209,7 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
           deliveredAtMs: now
         }
         yield* outbox.enqueue({ kind: OutboxKinds.providerOrder, idempotencyKey: providerOrderKey(orderId), payload })
-        if (medium._tag === "phone") yield* textCoupon(order.user_id, orderId, coupon.code, coupon.value_points, now + validityMs)
+        if (medium._tag === "phone") yield* textCoupon(order.phone ?? null, orderId, coupon.code, coupon.value_points, coupon.expires_at_ms)
         // Built from what was just written rather than read back (a coupon's medium is its order's).
         return new Delivery({
           orderId,
@@ -211,22 +219,20 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
           medium: order.medium,
           cardUid,
           cardDeadlineMs,
-          issuedAtMs: now,
-          expiresAtMs: now + validityMs
+          issuedAtMs: coupon.issued_at_ms,
+          expiresAtMs: coupon.expires_at_ms
         })
       })
       return sql.withTransaction(write).pipe(Effect.catchTag("SqlError", Effect.die), traced("Orders.deliver"))
     }
 
     /**
-     * A coupon delivered to the phone is texted to the customer's number through the outbox (the SMS
-     * handler keeps neither number nor text once sent).
+     * A coupon delivered to the phone is texted to the customer's number (read with the delivery's
+     * claim of the order) through the outbox (the SMS handler keeps neither number nor text once sent).
      */
-    const textCoupon = (userId: UserId, orderId: OrderId, code: CouponCode, valuePoints: number, expiresAtMs: number) =>
+    const textCoupon = (to: PhoneNumber | null, orderId: OrderId, code: CouponCode, valuePoints: number, expiresAtMs: number) =>
       Effect.gen(function* () {
-        const rows = yield* sql`SELECT phone FROM users WHERE id = ${userId}`.pipe(Effect.flatMap(decodePhones), Effect.orDie)
-        const to = rows[0]?.phone
-        if (to === undefined) return yield* Effect.dieMessage(`user ${userId} of order ${orderId} has no phone number`)
+        if (to === null) return yield* Effect.dieMessage(`the user of order ${orderId} has no phone number`)
         const payload: SmsPayload = {
           to,
           text: `Your ecoupon ${code} is worth ${valuePoints} points. Show it at the shop before ${new Date(expiresAtMs).toISOString().slice(0, 10)}.`
