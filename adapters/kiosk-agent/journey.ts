@@ -19,6 +19,10 @@ import { type KioskAction, type KioskView, type Notice, phoneHintOf, type Progre
  *   cut off) and then shows "out of service" until it is enabled again.
  * - A catalog change re-reads the catalog at once when a customer is looking at it; if the offer
  *   they chose is gone they are taken back to the list and told so.
+ * - On any other screen (welcome, out of service, a customer typing a number, a card moving) it is
+ *   read in the background: the server records the version a kiosk read, and its twin would show an
+ *   idle kiosk behind the catalog until a customer happened to browse. The background read changes
+ *   nothing on the screen, takes no lock and blocks no tap; the agent reports the twin after it.
  */
 
 export interface JourneySettings {
@@ -39,8 +43,17 @@ export class JourneyBusy extends Data.TaggedError("JourneyBusy")<{}> {
 export interface Journey {
   readonly view: SubscriptionRef.SubscriptionRef<KioskView>
   readonly act: (action: KioskAction) => Effect.Effect<void, JourneyBusy>
-  /** The region's catalog moved to `version`: a customer looking at the offers sees the new list. */
-  readonly catalogChanged: (version: number) => Effect.Effect<void>
+  /**
+   * The region's catalog moved to `version`: a customer looking at the offers sees the new list; on
+   * any other screen it is read in the background. Answers whether a newer catalog was read (the
+   * twin has something new to report); a read the server did not answer is left for the next call.
+   */
+  readonly catalogChanged: (version: number) => Effect.Effect<boolean>
+  /**
+   * The server may no longer know which catalog this kiosk read (it restarted, or another server
+   * answers now): the next `catalogChanged` reads it again, whatever version it names.
+   */
+  readonly forgetCatalogRead: Effect.Effect<void>
   readonly desiredChanged: (desired: DesiredState) => Effect.Effect<void>
   /**
    * Runs `effect` while no order or card return is in progress, and keeps them from starting until it
@@ -50,6 +63,8 @@ export interface Journey {
 }
 
 const SESSION_SCREENS: ReadonlySet<Screen> = new Set(["phone", "code", "offers", "order", "confirm", "receipt", "return-result"])
+/** The screens that show the catalog (a session's offers, or an offer chosen from them). */
+const CATALOG_SCREENS: ReadonlySet<Screen> = new Set(["offers", "order", "confirm"])
 const isRefusalReason = (reason: string): reason is RefusalReason => (RefusalReason.literals as ReadonlyArray<string>).includes(reason)
 
 export const noticeOf = (error: BackendError): Notice =>
@@ -121,6 +136,15 @@ export const makeJourney = (
     let enabled = true
     let running: Fiber.RuntimeFiber<void> | undefined
     let lastTapMs = yield* Clock.currentTimeMillis
+    // The newest catalog version read from the server, shown or not: what the server believes this
+    // kiosk holds. 0: nothing read yet, or the server may have forgotten (`forgetCatalogRead`).
+    let catalogReadVersion = 0
+    const catalogRead = (version: number) =>
+      Effect.sync(() => {
+        const newer = version > catalogReadVersion
+        if (newer) catalogReadVersion = version
+        return newer
+      })
     const devices = yield* Effect.makeSemaphore(1)
 
     const set = (change: (current: KioskView) => Partial<KioskView>) =>
@@ -153,7 +177,8 @@ export const makeJourney = (
     const showOffers = (notice: Notice | null) =>
       Effect.matchEffect(flow.browse, {
         onFailure: refusedOn("offers"),
-        onSuccess: (catalog) => set(() => ({ screen: "offers", catalogVersion: catalog.version, offers: catalog.offers, selection: null, notice }))
+        onSuccess: (catalog) =>
+          Effect.zipRight(catalogRead(catalog.version), set(() => ({ screen: "offers", catalogVersion: catalog.version, offers: catalog.offers, selection: null, notice })))
       })
 
     const requestCode = (digits: string) =>
@@ -293,20 +318,31 @@ export const makeJourney = (
         )
       })
 
-    const catalogChanged = (version: number) =>
+    /** The customer looks at the catalog: the list re-renders, and a chosen offer that is gone sends them back to it. */
+    const rereadShown = Effect.gen(function* () {
+      const catalog = yield* Effect.either(flow.browse)
+      if (catalog._tag === "Left") return false
+      const newer = yield* catalogRead(catalog.right.version)
+      const after = yield* current
+      if (after.screen === "dispensing" || session === undefined || !CATALOG_SCREENS.has(after.screen)) return newer
+      const stillThere = after.selection === null || catalog.right.offers.some((o) => o.offerId === after.selection?.offerId)
+      yield* set(() =>
+        stillThere
+          ? { catalogVersion: catalog.right.version, offers: catalog.right.offers }
+          : { catalogVersion: catalog.right.version, offers: catalog.right.offers, screen: "offers", selection: null, notice: { kind: "refusal", reason: "offer-unavailable" } }
+      )
+      return newer
+    })
+
+    /** Nobody looks at the catalog: read it so the server records the version; the screen stays as it is. */
+    const readInBackground = Effect.flatMap(Effect.either(flow.browse), (catalog) => (catalog._tag === "Left" ? Effect.succeed(false) : catalogRead(catalog.right.version)))
+
+    const catalogChanged = (version: number): Effect.Effect<boolean> =>
       Effect.gen(function* () {
         const v = yield* current
-        if (session === undefined || version <= v.catalogVersion || !["offers", "order", "confirm"].includes(v.screen)) return
-        const catalog = yield* Effect.either(flow.browse)
-        if (catalog._tag === "Left") return
-        const after = yield* current
-        if (after.screen === "dispensing" || session === undefined) return
-        const stillThere = after.selection === null || catalog.right.offers.some((o) => o.offerId === after.selection?.offerId)
-        yield* set(() =>
-          stillThere
-            ? { catalogVersion: catalog.right.version, offers: catalog.right.offers }
-            : { catalogVersion: catalog.right.version, offers: catalog.right.offers, screen: "offers", selection: null, notice: { kind: "refusal", reason: "offer-unavailable" } }
-        )
+        if (session !== undefined && CATALOG_SCREENS.has(v.screen) && version > v.catalogVersion) return yield* rereadShown
+        if (version <= catalogReadVersion) return false
+        return yield* readInBackground
       }).pipe(Effect.withSpan("KioskJourney.catalogChanged"))
 
     const desiredChanged = (desired: DesiredState) =>
@@ -340,6 +376,7 @@ export const makeJourney = (
       view,
       act,
       catalogChanged,
+      forgetCatalogRead: Effect.sync(() => void (catalogReadVersion = 0)),
       desiredChanged,
       exclusive: devices.withPermits(1)
     } satisfies Journey

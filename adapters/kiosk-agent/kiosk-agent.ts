@@ -13,9 +13,11 @@ import { type CustomerHands, serveKioskUi, type UiServerSettings } from "./ui-se
  * The kiosk agent (`ecoupon kiosk`, DESIGN §7): the kiosk flow on this kiosk's hardware and backend,
  * its touchscreen, and the work it does by itself:
  * - at start, the flow's start-up (the card unit's Init, a card left in it, orders left in flight);
- * - its twin report on a timer and after every sale, return or reconnection; the answer (the
- *   desired state) can put the kiosk out of service or back;
- * - following the server's events (catalog, desired state), reconnecting with bounded backoff;
+ * - its twin report on a timer and after every sale, return, reconnection, desired state applied
+ *   and catalog read; the answer (the desired state) can put the kiosk out of service or back;
+ * - following the server's events (catalog, desired state), reconnecting with bounded backoff; a
+ *   catalog change is read at once even when nobody looks at the offers, so the twin shows the
+ *   kiosk on the region's catalog;
  * - reconciling orders the journal still holds (the server was unreachable when they ended) every
  *   `reconcileIntervalMs` until the server takes them, never during a sale.
  * It is a layer with parameters, so one process can run one agent (the CLI) or many (a demo fleet).
@@ -68,12 +70,22 @@ const make = (settings: KioskAgentSettings, hands: Option.Option<CustomerHands>)
 
     // --- twin reports: on a timer and whenever something worth reporting happened -------------------
     const reportNow = yield* Queue.sliding<void>(1)
+    const reportSoon = Queue.offer(reportNow, undefined)
+    // The desired version the server's last answer carried. The server takes a desired state as
+    // applied by the report after the one it answered (core/kiosk-backend-local.ts), so an answer that
+    // moved it is followed at once by another report, and the twin's delta clears without waiting for
+    // the timer. Bounded: a second answer with the same version asks for nothing more.
+    let answeredDesiredVersion: number | undefined
     const report = Effect.gen(function* () {
       const desired = yield* Effect.either(flow.reportState)
       if (desired._tag === "Left") return yield* Effect.logWarning("twin report not sent").pipe(Effect.annotateLogs("reason", desired.left.message))
       yield* journey.desiredChanged(desired.right)
-      // A catalog event missed while disconnected shows up here as a newer version.
-      yield* journey.catalogChanged(desired.right.catalogVersion)
+      const moved = answeredDesiredVersion !== desired.right.version
+      answeredDesiredVersion = desired.right.version
+      // A catalog event missed while disconnected, or a read that failed, shows up here as a newer
+      // version; a catalog read now goes out in the report that follows.
+      const read = yield* journey.catalogChanged(desired.right.catalogVersion)
+      if (moved || read) yield* reportSoon
     })
     yield* Effect.forkScoped(
       Effect.forever(Effect.zipRight(report, Effect.race(Queue.take(reportNow), Effect.sleep(settings.reportIntervalMs))))
@@ -83,7 +95,7 @@ const make = (settings: KioskAgentSettings, hands: Option.Option<CustomerHands>)
         Stream.map((view) => view.screen),
         Stream.changes,
         Stream.filter((screen) => screen === "receipt" || screen === "return-result"),
-        Stream.runForEach(() => Queue.offer(reportNow, undefined))
+        Stream.runForEach(() => reportSoon)
       )
     )
 
@@ -91,11 +103,14 @@ const make = (settings: KioskAgentSettings, hands: Option.Option<CustomerHands>)
     const onEvent = (event: KioskEvent) => {
       switch (event._tag) {
         case "Connected":
-          return Queue.offer(reportNow, undefined)
+          // The server may have restarted since the last connection and lost what it knew of this
+          // kiosk's catalog and desired state: read and report both again.
+          answeredDesiredVersion = undefined
+          return Effect.zipRight(journey.forgetCatalogRead, reportSoon)
         case "CatalogChanged":
-          return journey.catalogChanged(event.version)
+          return Effect.flatMap(journey.catalogChanged(event.version), (read) => (read ? reportSoon : Effect.void))
         case "DesiredChanged":
-          return journey.desiredChanged(event.desired)
+          return Effect.zipRight(journey.desiredChanged(event.desired), reportSoon)
       }
     }
     yield* Effect.forkScoped(
@@ -126,7 +141,7 @@ const make = (settings: KioskAgentSettings, hands: Option.Option<CustomerHands>)
           const settled = results.filter((r) => r._tag !== "Kept").length
           if (settled > 0) {
             yield* Effect.logInfo("orders in flight reconciled").pipe(Effect.annotateLogs({ settled, kept: results.length - settled }))
-            yield* Queue.offer(reportNow, undefined)
+            yield* reportSoon
           }
         })
       )
