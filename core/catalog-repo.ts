@@ -144,7 +144,7 @@ export const makeCatalogRepo = Effect.gen(function* () {
           offerId: row.offer_id,
           atMs: row.at_ms,
           offers: shown
-        })
+        }, true)
       })
     })
 

@@ -150,7 +150,7 @@ export const recordStockMovement = (request: StockMovementRequest): Effect.Effec
           WHERE id = ${kioskId}`.pipe(Effect.orDie)
         return yield* new Replay()
       }
-      return new StockMovement({ id, kioskId, kind, deltaStacker, deltaBin, ref, atMs: now })
+      return new StockMovement({ id, kioskId, kind, deltaStacker, deltaBin, ref, atMs: now }, true)
     })
     // A refusal writes nothing and a replay undoes its counts: no savepoint needed inside a caller's.
     return yield* inTransactionOr(sql, write, write).pipe(

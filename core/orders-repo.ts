@@ -212,7 +212,7 @@ export const makeOrdersRepo = Effect.gen(function* () {
       amountPoints: row.amount,
       medium: row.medium,
       placedAtMs: row.placed_at_ms
-    })
+    }, true)
 
   const couponOf = (row: OrderRow) =>
     sql`SELECT * FROM coupons WHERE id = ${row.coupon_id}`.pipe(
@@ -237,7 +237,7 @@ export const makeOrdersRepo = Effect.gen(function* () {
         cardDeadlineMs: card[0]?.deadline_ms ?? null,
         issuedAtMs: coupon.issued_at_ms,
         expiresAtMs: coupon.expires_at_ms
-      })
+      }, true)
     })
 
   const abortionOf = (row: OrderRow) => {

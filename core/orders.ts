@@ -157,7 +157,7 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
             InvalidTransfer: Effect.die
           })
         )
-        return new Placement({ orderId, couponId, couponCode, merchantId: offer.merchant_id, offerId, quantity, unitPricePoints: offer.price_points, amountPoints: amount, medium, placedAtMs: now })
+        return new Placement({ orderId, couponId, couponCode, merchantId: offer.merchant_id, offerId, quantity, unitPricePoints: offer.price_points, amountPoints: amount, medium, placedAtMs: now }, true)
       })
       return sql.withTransaction(write).pipe(
         Effect.catchTag("SqlError", Effect.die),
@@ -221,7 +221,7 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
           cardDeadlineMs,
           issuedAtMs: coupon.issued_at_ms,
           expiresAtMs: coupon.expires_at_ms
-        })
+        }, true)
       })
       return sql.withTransaction(write).pipe(Effect.catchTag("SqlError", Effect.die), traced("Orders.deliver"))
     }

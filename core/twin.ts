@@ -141,7 +141,7 @@ export class KioskTwins extends Effect.Service<KioskTwins>()("ecoupon/KioskTwins
             stackerCards: row.stacker_cards,
             binCards: row.bin_cards
           })
-        })
+        }, true)
       })
 
     const setDesired = (kioskId: KioskId, patch: DesiredPatch): Effect.Effect<Twin, InvalidRequest | KioskNotFound> =>

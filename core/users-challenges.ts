@@ -135,7 +135,7 @@ export const makeChallenges = (settings: UsersSettings) =>
             VALUES (${challengeId}, ${phone}, ${purpose}, ${kioskId}, ${codeHash}, 0, 'open', ${now}, ${expiresAtMs})`.pipe(Effect.orDie)
           const payload: SmsPayload = { to: phone, text: smsText(code, purpose) }
           yield* outbox.enqueue({ kind: OutboxKinds.sms, idempotencyKey: `sms:${challengeId}`, payload })
-          return new ChallengeStarted({ challengeId, purpose, expiresAtMs, codeDigits: settings.codeDigits })
+          return new ChallengeStarted({ challengeId, purpose, expiresAtMs, codeDigits: settings.codeDigits }, true)
         })
       ).pipe(Effect.catchTag("SqlError", Effect.die))
     })

@@ -95,7 +95,7 @@ export class Users extends Effect.Service<Users>()("ecoupon/Users", {
         yield* sql`
           INSERT INTO sessions (id, user_id, kiosk_id, created_at_ms, expires_at_ms)
           VALUES (${id}, ${userId}, ${kioskId}, ${now}, ${expiresAtMs})`.pipe(Effect.orDie)
-        return new Session({ id, userId, kioskId, createdAtMs: now, expiresAtMs, endedAtMs: null })
+        return new Session({ id, userId, kioskId, createdAtMs: now, expiresAtMs, endedAtMs: null }, true)
       })
 
     const grantPoints = (userId: UserId, amount: number, transferId: TransferId): Effect.Effect<Transfer, TransferConflict> =>
@@ -119,8 +119,8 @@ export class Users extends Effect.Service<Users>()("ecoupon/Users", {
           yield* grantPoints(userId, settings.welcomeGrantPoints, welcomeTransferId(userId)).pipe(Effect.orDie)
         }
         const session = yield* openSession(userId, challenge.kiosk_id, now)
-        const user = new User({ id: userId, phone: challenge.phone, registeredAtMs: now })
-        return new Registration({ user, session, welcomeGrantPoints: settings.welcomeGrantPoints })
+        const user = new User({ id: userId, phone: challenge.phone, registeredAtMs: now }, true)
+        return new Registration({ user, session, welcomeGrantPoints: settings.welcomeGrantPoints }, true)
       })
 
     // The number's user came with the claim of the challenge: no look-up of its own.

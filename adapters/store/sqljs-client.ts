@@ -2,11 +2,13 @@ import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient, Statement } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
-import { Cause, Context, Effect, Exit, Layer, Option, Scope } from "effect"
+import { Cause, Context, Effect, Exit, FiberRef, Layer, Option, Scope } from "effect"
 import { asSqlError, defaultPragmas, SqljsDatabase } from "./sqljs-database.js"
 import { loadSqlJs } from "./sqljs-runtime.js"
 import { type CommitLog, Session } from "./sqljs-session.js"
 import { CurrentStoreTimings, type StoreTimings } from "./store-timings.js"
+
+type Transform = <A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>
 
 /**
  * What the sql.js store offers beyond `SqlClient`: the database as bytes, and exclusive use of the
@@ -96,6 +98,20 @@ export const make = (
     })
 
     /**
+     * `effect` with `connection` as the open transaction: the fiber's context swapped and swapped back
+     * on exit, which is what `Effect.provideService` does in ~25 steps of the run loop. Called inside
+     * `withTransaction`'s uninterruptible region, so the swap back is always registered.
+     */
+    const withConnection = <A, E, R>(effect: Effect.Effect<A, E, R>, connection: readonly [Connection, number]): Effect.Effect<A, E, R> =>
+      Effect.withFiberRuntime((fiber) => {
+        const outer = fiber.currentContext
+        return Effect.zipRight(
+          FiberRef.set(FiberRef.currentContext, Context.add(outer, SqlClient.TransactionConnection, connection)),
+          Effect.onExit(effect, () => FiberRef.set(FiberRef.currentContext, outer))
+        )
+      })
+
+    /**
      * @effect/sql's generic `withTransaction` spends ~70 us of Effect machinery per transaction here
      * (a span, a scope extended over the acquirer, a context patch), ten times what a statement costs;
      * with one connection behind one lock none of it is needed. Same contract as the generic one:
@@ -112,7 +128,7 @@ export const make = (
             const [connection, depth] = outer.value
             const savepoint = `effect_sql_${depth + 1}`
             return connection.executeUnprepared(`SAVEPOINT ${savepoint}`, [], undefined).pipe(
-              Effect.zipRight(Effect.exit(restore(Effect.provideService(effect, SqlClient.TransactionConnection, [connection, depth + 1])))),
+              Effect.zipRight(Effect.exit(withConnection(restore(effect), [connection, depth + 1]))),
               Effect.flatMap((exit) =>
                 Exit.isSuccess(exit)
                   ? exit
@@ -129,7 +145,7 @@ export const make = (
             const exit = yield* Effect.exit(
               Effect.zipRight(
                 session.executeUnprepared("BEGIN", [], undefined),
-                restore(Effect.provideService(effect, SqlClient.TransactionConnection, [session, 0]))
+                withConnection(restore(effect), [session, 0])
               )
             )
             const ended = yield* Effect.exit(session.executeUnprepared(Exit.isSuccess(exit) ? "COMMIT" : "ROLLBACK", [], undefined))
@@ -145,7 +161,57 @@ export const make = (
     const exclusive = <A, E, R>(use: (db: SqljsDatabase) => Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
       Effect.zipRight(refuseInsideTransaction("exclusive use of the database"), lock.withPermits(1)(Effect.suspend(() => use(db))))
 
-    Object.assign(client, { withTransaction })
+    /**
+     * A statement run as an Effect (`yield* sql\`...\``) the short way. @effect/sql's own path builds
+     * a span (a no-op one when tracing is off), opens and closes a scope around the connection, and
+     * looks the transaction up again: ~60 steps of the fiber's run loop per statement inside a
+     * transaction, ~110 outside (the lock taken through the scope's finalizers), for one synchronous
+     * call into sql.js. With tracing off and no statement transformer installed nothing of that is
+     * observable, so the statement runs on the transaction's connection directly, or under the lock
+     * on a session of its own (the same session, lock, timings and durability wait as `acquire`).
+     * Otherwise, and for `.raw`, `.values`, `.stream` and the like, @effect/sql's path runs as before.
+     */
+    const autocommit = (sql: string, params: ReadonlyArray<unknown>, transformRows: Transform | undefined, timings: StoreTimings | undefined) =>
+      Effect.uninterruptibleMask((restore) => {
+        const failure = log?.failure()
+        if (failure !== undefined) return Effect.fail(failure)
+        const session = new Session(db, log, false, timings)
+        const released = Effect.zipRight(Effect.sync(() => session.release()), lock.release(1))
+        const run = Effect.zipRight(
+          timed(timings, "lockWaitMs", restore(lock.take(1))),
+          Effect.onExit(session.execute(sql, params, transformRows), () => released)
+        )
+        return log === undefined ? run : Effect.onExit(run, () => timed(timings, "durableWaitMs", log.awaitDurable(session.seenSeq)))
+      })
+    function commitShort(this: Statement.Statement<unknown>): Effect.Effect<ReadonlyArray<unknown>, SqlError> {
+      return Effect.withFiberRuntime((fiber) => {
+        if (fiber.getFiberRef(FiberRef.currentTracerEnabled) || Option.isSome(fiber.getFiberRef(Statement.currentTransformer))) {
+          return commitGeneric.call(this)
+        }
+        const [text, params] = this.compile()
+        const transformRows = (this as unknown as { readonly transformRows: Transform | undefined }).transformRows
+        const transaction = Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)
+        if (Option.isSome(transaction)) return transaction.value[0].execute(text, params, transformRows)
+        return autocommit(text, params, transformRows, Context.get(fiber.currentContext, CurrentStoreTimings))
+      })
+    }
+    const short = <A>(statement: A): A => {
+      if (Statement.isFragment(statement) && "commit" in statement) (statement as { commit: unknown }).commit = commitShort
+      return statement
+    }
+    const generic = client
+    const commitGeneric = (Object.getPrototypeOf(generic`SELECT 1`) as { readonly commit: (this: Statement.Statement<unknown>) => Effect.Effect<ReadonlyArray<unknown>, SqlError> }).commit
+    const sql = Object.assign(
+      function sql(strings: unknown, ...args: Array<unknown>) {
+        return short((generic as unknown as (strings: unknown, ...args: Array<unknown>) => unknown)(strings, ...args))
+      },
+      generic,
+      {
+        unsafe: <A extends object>(text: string, params?: ReadonlyArray<unknown>) => short(generic.unsafe<A>(text, params)),
+        withTransaction
+      }
+    ) as unknown as SqlClient.SqlClient
+    Object.assign(sql, { safe: sql })
 
     const store: SqljsStoreService = {
       exclusive,
@@ -156,7 +222,7 @@ export const make = (
 
     // Closing waits for the lock, so a transaction in flight finishes before the database goes.
     yield* Effect.addFinalizer(() => lock.withPermits(1)(Effect.sync(() => db.close())))
-    return { client, store }
+    return { client: sql, store }
   })
 
 export interface SqljsLayerOptions extends SqljsClientOptions {

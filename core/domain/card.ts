@@ -61,7 +61,7 @@ export const cardFromRow = (row: CardRow): Card =>
     chargeState: row.charge_state,
     dispensedAtMs: row.dispensed_at_ms,
     updatedAtMs: row.updated_at_ms
-  })
+  }, true)
 
 export class BeginDispense extends Schema.Class<BeginDispense>("BeginDispense")({
   uid: CardUid,

@@ -59,7 +59,7 @@ export const offerFromRow = (row: typeof OfferRow.Type, regions: ReadonlyArray<R
     version: row.version,
     updatedAtMs: row.updated_at_ms,
     regions: [...regions].sort()
-  })
+  }, true)
 
 /** An offer as an operator or a provider server describes it: created if new, replaced if not. */
 export interface OfferInput {

@@ -65,7 +65,7 @@ export const couponFromRow = (row: CouponRow, balancePoints: number): Coupon =>
     issuedAtMs: row.issued_at_ms,
     expiresAtMs: row.expires_at_ms,
     closedAtMs: row.closed_at_ms
-  })
+  }, true)
 
 /** One sweep of expired coupons: how many closed and what went to the institutions. */
 export class ExpirySweep extends Schema.Class<ExpirySweep>("ExpirySweep")({

@@ -20,7 +20,7 @@ export const InstitutionRow = Schema.Struct({
 })
 
 export const institutionFromRow = (row: typeof InstitutionRow.Type): Institution =>
-  new Institution({ id: row.id, name: row.name, createdAtMs: row.created_at_ms })
+  new Institution({ id: row.id, name: row.name, createdAtMs: row.created_at_ms }, true)
 
 export class InstitutionNotFound extends Schema.TaggedError<InstitutionNotFound>()("InstitutionNotFound", {
   institutionId: Schema.String

@@ -35,7 +35,7 @@ export const kioskFromRow = (row: typeof KioskRow.Type): Kiosk =>
     binCards: row.bin_cards,
     binCapacity: row.bin_capacity,
     createdAtMs: row.created_at_ms
-  })
+  }, true)
 
 /**
  * load: an operator adds blank cards (+stacker). dispense: a card leaves the stacker for a customer
@@ -78,7 +78,7 @@ export const stockMovementFromRow = (row: typeof StockMovementRow.Type): StockMo
     deltaBin: row.delta_bin,
     ref: row.ref,
     atMs: row.at_ms
-  })
+  }, true)
 
 /** What a kiosk holds now. */
 export class CardCounts extends Schema.Class<CardCounts>("CardCounts")({

@@ -107,7 +107,7 @@ export const transferFromRow = (row: typeof TransferRow.Type): Transfer =>
     code: row.code,
     ref: row.ref,
     createdAtMs: row.created_at_ms
-  })
+  }, true)
 
 export class Balance extends Schema.Class<Balance>("Balance")({
   account: AccountId,
@@ -138,7 +138,7 @@ export const balanceFromRow = (row: typeof AccountRow.Type): Balance =>
     debitsPending: row.debits_pending,
     creditsPending: row.credits_pending,
     available: row.credits_posted - row.debits_posted - row.debits_pending
-  })
+  }, true)
 
 // --- errors ----------------------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ export const merchantFromRow = (row: typeof MerchantRow.Type): Merchant =>
     providerUrl: row.provider_url,
     createdAtMs: row.created_at_ms,
     updatedAtMs: row.updated_at_ms
-  })
+  }, true)
 
 export class MerchantNotFound extends Schema.TaggedError<MerchantNotFound>()("MerchantNotFound", { merchantId: Schema.String }) {
   override get message() {

@@ -172,7 +172,7 @@ export const orderFromRow = (row: OrderRow): Order =>
     couponId: row.coupon_id,
     couponCode: row.coupon_code,
     couponState: row.coupon_state
-  })
+  }, true)
 
 /** The offer as it stands now, carried by a refusal so the kiosk can show the customer the truth. */
 export class CurrentOffer extends Schema.Class<CurrentOffer>("CurrentOffer")({

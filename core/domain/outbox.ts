@@ -67,7 +67,7 @@ export const outboxMessageFromRow = (row: typeof OutboxRow.Type): OutboxMessage 
     result: row.result,
     createdAtMs: row.created_at_ms,
     sentAtMs: row.sent_at_ms
-  })
+  }, true)
 
 /** The payload of an `sms` row: where to and what to say. */
 export const SmsPayload = Schema.Struct({ to: PhoneNumber, text: Schema.String })

@@ -62,7 +62,7 @@ export const redemptionFromRow = (row: RedemptionRow): Redemption =>
     state: row.state,
     redeemedAtMs: row.redeemed_at_ms,
     rolledBackAtMs: row.rolled_back_at_ms
-  })
+  }, true)
 
 // --- errors ----------------------------------------------------------------------------------------
 

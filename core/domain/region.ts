@@ -29,7 +29,7 @@ export const regionFromRow = (row: typeof RegionRow.Type): Region =>
     institutionId: row.institution_id,
     catalogVersion: row.catalog_version,
     createdAtMs: row.created_at_ms
-  })
+  }, true)
 
 export class RegionNotFound extends Schema.TaggedError<RegionNotFound>()("RegionNotFound", { regionId: Schema.String }) {
   override get message() {

@@ -33,7 +33,7 @@ export class User extends Schema.Class<User>("User")({
 export const UserRow = Schema.Struct({ id: UserId, phone: PhoneNumber, registered_at_ms: DbInt })
 
 export const userFromRow = (row: typeof UserRow.Type): User =>
-  new User({ id: row.id, phone: row.phone, registeredAtMs: row.registered_at_ms })
+  new User({ id: row.id, phone: row.phone, registeredAtMs: row.registered_at_ms }, true)
 
 /** What the caller gets when a code has been queued: which challenge to answer, and until when. */
 export class ChallengeStarted extends Schema.Class<ChallengeStarted>("ChallengeStarted")({
@@ -82,7 +82,7 @@ export const sessionFromRow = (row: typeof SessionRow.Type): Session =>
     createdAtMs: row.created_at_ms,
     expiresAtMs: row.expires_at_ms,
     endedAtMs: row.ended_at_ms
-  })
+  }, true)
 
 /** A verified registration: the new user, their first session, and the welcome grant they got. */
 export class Registration extends Schema.Class<Registration>("Registration")({
