@@ -1,6 +1,5 @@
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
-import { catalog } from "./catalog.js"
 import { decodeToken } from "./replay-token.js"
 import { httpLayer } from "./layer-http.js"
 import { simLayer } from "./layer-sim.js"
@@ -22,19 +21,12 @@ const grantsDouble: ServiceWrapper = (services) => ({
   users: { ...services.users, grant: (userId, amount, id) => services.users.grant(userId, amount * 2, id) }
 })
 
-/**
- * The smoke suite but one: on the http layer, story-card-returned-elsewhere fails now and then (about
- * one run in three on 2026-12-06: the return at the second kiosk is answered "the customer has no such
- * card"), a race not yet found; it is excluded here until it is, and left open in the issue's note.
- */
-const SMOKE_ON_HTTP = catalog.filter((s) => s.smoke && s.name !== "story-card-returned-elsewhere").map((s) => s.name)
-
 describe("the http layer", () => {
   it("passes the smoke suite with the answers the sim layer gives", async () => {
-    const http = await runSuite({ layer: httpLayer, suite: SMOKE_ON_HTTP, seed: 2, runs: 1 })
+    const http = await runSuite({ layer: httpLayer, suite: ["smoke"], seed: 2, runs: 1 })
     expect(http.filter((r) => !r.ok).map((r) => `${r.name}: ${r.failure}`)).toEqual([])
     expect(new Set(http.map((r) => r.layer))).toEqual(new Set(["http"]))
-    const sim = await runSuite({ layer: simLayer, suite: SMOKE_ON_HTTP, seed: 2, runs: 1 })
+    const sim = await runSuite({ layer: simLayer, suite: ["smoke"], seed: 2, runs: 1 })
     expect(answers(http)).toEqual(answers(sim))
   }, 180_000)
 

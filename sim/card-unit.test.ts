@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Random, TestClock } from "effect"
+import { Clock, Duration, Effect, Fiber, Random, TestClock } from "effect"
 import { CardUnit } from "../core/ports/card-unit.js"
 import { SimCardUnitControl } from "./card-unit-control.js"
 import { instantCardUnitTiming, makeSimCardUnit, type SimCardUnitConfig, SimCardUnitLive } from "./card-unit.js"
@@ -302,6 +302,40 @@ describe("sim card unit: hardware behaviour worth knowing", () => {
       yield* TestClock.adjust(1)
       yield* Fiber.join(fiber)
     }))
+})
+
+/**
+ * A clock whose sleeps wake a millisecond before it reads the delay as passed: what Node's timers do
+ * now and then against Date.now() (they count on the event loop's cached monotonic time), so a unit on
+ * real time (the http and serial scenario layers, the demo) meets it.
+ */
+const earlyWakingClock = (startMs: number): Clock.Clock => {
+  let nowMs = startMs
+  return {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => nowMs,
+    currentTimeMillis: Effect.sync(() => nowMs),
+    unsafeCurrentTimeNanos: () => BigInt(nowMs) * 1_000_000n,
+    currentTimeNanos: Effect.sync(() => BigInt(nowMs) * 1_000_000n),
+    sleep: (duration) =>
+      Effect.sync(() => {
+        nowMs += Math.max(0, Duration.toMillis(duration) - 1)
+      })
+  }
+}
+
+describe("sim card unit: on a clock whose timers wake early", () => {
+  it.effect("a card the customer takes after the wait is taken when awaitTaken returns, not left at the gate", () =>
+    Effect.gen(function*() {
+      const { control, port } = yield* makeSimCardUnit({ initialised: true, seed: 1, takeAfterMs: 20, timing: instantCardUnitTiming })
+      yield* port.dispenseToRf
+      const card = yield* port.activate
+      yield* port.presentAtGate
+      yield* port.awaitTaken(2_000)
+      expect((yield* control.drainTaken).map((c) => c.uid)).toEqual([card.uid])
+      const after = yield* control.snapshot
+      expect([after.position, after.cardInTransport, after.taken]).toEqual(["none", undefined, 1])
+    }).pipe(Effect.withClock(earlyWakingClock(1_736_154_623_642))))
 })
 
 describe("sim card unit: determinism", () => {
