@@ -154,9 +154,6 @@ const make = (kioskId: KioskId) =>
         return { challengeId: started.challengeId, purpose: started.purpose }
       })
 
-    const sessionOf = (userId: KioskSession["userId"], sessionId: string, newlyRegistered: boolean) =>
-      Effect.map(users.balance(userId), (balance): KioskSession => ({ sessionId, userId, balancePoints: balance.available, newlyRegistered }))
-
     const verifyCode = (challengeId: string, code: string): Effect.Effect<KioskSession, BackendRefused> =>
       Effect.gen(function* () {
         if (Option.isNone(decodeChallengeId(challengeId))) return yield* refusalOf({ _tag: "ChallengeNotFound", message: `no code challenge ${challengeId.slice(0, 80)}; ask for a new code` })
@@ -169,7 +166,13 @@ const make = (kioskId: KioskId) =>
                 balancePoints: registration.welcomeGrantPoints,
                 newlyRegistered: true
               }))
-            : Effect.flatMap(users.verifyIdentification(challengeId, code), (session) => sessionOf(session.userId, session.id, false))
+            // The balance came with the sign-in, read in its transaction.
+            : Effect.map(users.verifyIdentification(challengeId, code), (identified): KioskSession => ({
+                sessionId: identified.id,
+                userId: identified.userId,
+                balancePoints: identified.balancePoints,
+                newlyRegistered: false
+              }))
         const purpose = purposes.get(challengeId)
         const session = purpose !== undefined
           ? verify(purpose)

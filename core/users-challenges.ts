@@ -10,7 +10,7 @@ import {
   ChallengeId,
   ChallengeLocked,
   ChallengeNotFound,
-  type ChallengePurpose,
+  ChallengePurpose,
   ChallengeRow,
   ChallengeStarted,
   ChallengeUsed,
@@ -59,8 +59,16 @@ export type ChallengeRefusal = ChallengeNotFound | ChallengeExpired | ChallengeL
  * the caller's step in that transaction. A wrong code is the one refusal that writes: its attempt must
  * count, or the lock after `codeTriesMax` tries would never come. Needs `SqlClient` and `Outbox`.
  */
-/** A challenge as a right code claims it, with the user its number belongs to (null if none yet). */
-export const VerifiedChallenge = Schema.Struct({ ...ChallengeRow.fields, user_id: Schema.NullOr(UserId) })
+/**
+ * A challenge as a right code claims it, with the user its number belongs to (null if none yet), the
+ * points that user has available (null without a user), and how many sessions are open at its kiosk.
+ */
+export const VerifiedChallenge = Schema.Struct({
+  ...ChallengeRow.fields,
+  user_id: Schema.NullOr(UserId),
+  user_available_points: Schema.NullOr(DbInt),
+  kiosk_open_sessions: DbInt
+})
 export type VerifiedChallenge = typeof VerifiedChallenge.Type
 
 export const makeChallenges = (settings: UsersSettings) =>
@@ -71,7 +79,8 @@ export const makeChallenges = (settings: UsersSettings) =>
     const decodeChallengeId = Schema.decodeUnknownOption(ChallengeId)
     const decodeChallenges = Schema.decodeUnknown(Schema.Array(ChallengeRow))
     const decodeClaimed = Schema.decodeUnknown(Schema.Array(VerifiedChallenge))
-    const decodeLookup = Schema.decodeUnknown(Schema.Array(Schema.Struct({ users: DbInt, kiosks: DbInt, open_register: DbInt, open_identify: DbInt, n: DbInt, oldest: Schema.NullOr(DbInt) })))
+    const decodeLookup = Schema.decodeUnknown(Schema.Array(Schema.Struct({ users: DbInt, kiosks: DbInt, n: DbInt, oldest: Schema.NullOr(DbInt) })))
+    const decodeMade = Schema.decodeUnknown(Schema.Array(Schema.Struct({ purpose: ChallengePurpose, open_before: DbInt })))
     const decodeAttempts = Schema.decodeUnknown(Schema.Array(Schema.Struct({ attempts: DbInt })))
 
   const findChallenge = (id: ChallengeId) =>
@@ -88,7 +97,7 @@ export const makeChallenges = (settings: UsersSettings) =>
   /**
    * Queues a code for the number in the same transaction as its challenge. `either` picks the step
    * from the number: sign-in if it is registered, registration otherwise (what a kiosk asks for), in
-   * the same transaction, so no look-up of the number is spent before it.
+   * the statement that makes the challenge, so no look-up of the number is spent before it.
    */
   const start = (phoneInput: string, purposeAsked: ChallengePurpose | "either", kioskId: KioskId | null) =>
     Effect.gen(function* () {
@@ -102,37 +111,56 @@ export const makeChallenges = (settings: UsersSettings) =>
       const codeHash = yield* hashCode(challengeId, code)
       const expiresAtMs = now + settings.codeTtlMs
       const windowStartMs = now - settings.challengeWindowMs
+      /** Why no challenge was made: the number's user, the kiosk and the codes sent lately, in one statement. */
+      const refusal = Effect.gen(function* () {
+        const kiosk = kioskId === null ? sql`1` : sql`(SELECT COUNT(*) FROM kiosks WHERE id = ${kioskId})`
+        const looked = yield* sql`
+          SELECT (SELECT COUNT(*) FROM users WHERE phone = ${phone}) AS users, ${kiosk} AS kiosks,
+            COUNT(*) AS n, MIN(created_at_ms) AS oldest
+          FROM otp_challenges
+          WHERE phone = ${phone} AND created_at_ms > ${windowStartMs}`.pipe(
+          Effect.flatMap(decodeLookup),
+          Effect.orDie
+        )
+        const found = looked[0] ?? { users: 0, kiosks: 0, n: 0, oldest: null }
+        const purpose: ChallengePurpose = purposeAsked !== "either" ? purposeAsked : found.users > 0 ? "identify" : "register"
+        if (purpose === "register" && found.users > 0) return yield* new AlreadyRegistered({ masked })
+        if (purpose === "identify" && found.users === 0) return yield* new UnknownPhone({ masked })
+        if (kioskId !== null && found.kiosks === 0) return yield* new KioskNotFound({ kioskId })
+        if (found.n >= settings.challengesPerPhoneMax) {
+          const oldest = found.oldest ?? now
+          return yield* new TooManyChallenges({ masked, retryAfterMs: Math.max(1, oldest + settings.challengeWindowMs - now) })
+        }
+        return yield* Effect.dieMessage(`challenge ${challengeId} was not made, yet nothing refuses it`)
+      })
+      const registered = sql`EXISTS (SELECT 1 FROM users WHERE phone = ${phone})`
+      // `either` picks the step from the number: sign-in if it is registered, registration otherwise.
+      const purposeOf = purposeAsked === "either" ? sql`CASE WHEN ${registered} THEN 'identify' ELSE 'register' END` : sql`${purposeAsked}`
+      const userCheck = purposeAsked === "register" ? sql`NOT ${registered}` : purposeAsked === "identify" ? registered : sql`1 = 1`
+      const kioskCheck = kioskId === null ? sql`1 = 1` : sql`EXISTS (SELECT 1 FROM kiosks WHERE id = ${kioskId})`
       return yield* sql.withTransaction(
         Effect.gen(function* () {
-          // The number's user, the kiosk and the codes sent lately, in one statement.
-          const kiosk = kioskId === null ? sql`1` : sql`(SELECT COUNT(*) FROM kiosks WHERE id = ${kioskId})`
-          const looked = yield* sql`
-            SELECT (SELECT COUNT(*) FROM users WHERE phone = ${phone}) AS users, ${kiosk} AS kiosks,
-              (SELECT COUNT(*) FROM otp_challenges WHERE phone = ${phone} AND state = 'open' AND purpose = 'register') AS open_register,
-              (SELECT COUNT(*) FROM otp_challenges WHERE phone = ${phone} AND state = 'open' AND purpose = 'identify') AS open_identify,
-              COUNT(*) AS n, MIN(created_at_ms) AS oldest
-            FROM otp_challenges
-            WHERE phone = ${phone} AND created_at_ms > ${windowStartMs}`.pipe(
-            Effect.flatMap(decodeLookup),
-            Effect.orDie
-          )
-          const found = looked[0] ?? { users: 0, kiosks: 0, open_register: 0, open_identify: 0, n: 0, oldest: null }
-          const purpose: ChallengePurpose = purposeAsked !== "either" ? purposeAsked : found.users > 0 ? "identify" : "register"
-          if (purpose === "register" && found.users > 0) return yield* new AlreadyRegistered({ masked })
-          if (purpose === "identify" && found.users === 0) return yield* new UnknownPhone({ masked })
-          if (kioskId !== null && found.kiosks === 0) return yield* new KioskNotFound({ kioskId })
-          if (found.n >= settings.challengesPerPhoneMax) {
-            const oldest = found.oldest ?? now
-            return yield* new TooManyChallenges({ masked, retryAfterMs: Math.max(1, oldest + settings.challengeWindowMs - now) })
-          }
+          // Made in one statement if nothing refuses it (the number fits the step, the kiosk exists,
+          // not too many codes lately); `refusal` reads why not. It answers the step it picked and
+          // how many older codes for that step are still open. (PostgreSQL types the selected values
+          // from the SELECT, not from the columns: hence the casts.)
+          const made = yield* sql`
+            INSERT INTO otp_challenges (id, phone, purpose, kiosk_id, code_hash, attempts, state, created_at_ms, expires_at_ms)
+            SELECT ${challengeId}, ${phone}, ${purposeOf}, ${kioskId}, ${codeHash}, 0, 'open', CAST(${now} AS BIGINT), CAST(${expiresAtMs} AS BIGINT)
+            WHERE ${userCheck} AND ${kioskCheck}
+              AND (SELECT COUNT(*) FROM otp_challenges WHERE phone = ${phone} AND created_at_ms > ${windowStartMs}) < ${settings.challengesPerPhoneMax}
+            RETURNING purpose, (
+              SELECT COUNT(*) FROM otp_challenges older
+              WHERE older.phone = otp_challenges.phone AND older.purpose = otp_challenges.purpose AND older.state = 'open' AND older.id <> otp_challenges.id
+            ) AS open_before`.pipe(Effect.flatMap(decodeMade), Effect.orDie)
+          const started = made[0]
+          if (started === undefined) return yield* refusal
+          const { purpose } = started
           // A newer code replaces the older ones for the same step: only the latest SMS works. (Most
           // requests find none open, and spend no statement on it.)
-          if ((purpose === "register" ? found.open_register : found.open_identify) > 0) yield* sql`
+          if (started.open_before > 0) yield* sql`
             UPDATE otp_challenges SET state = 'expired'
-            WHERE phone = ${phone} AND purpose = ${purpose} AND state = 'open'`.pipe(Effect.orDie)
-          yield* sql`
-            INSERT INTO otp_challenges (id, phone, purpose, kiosk_id, code_hash, attempts, state, created_at_ms, expires_at_ms)
-            VALUES (${challengeId}, ${phone}, ${purpose}, ${kioskId}, ${codeHash}, 0, 'open', ${now}, ${expiresAtMs})`.pipe(Effect.orDie)
+            WHERE phone = ${phone} AND purpose = ${purpose} AND state = 'open' AND id <> ${challengeId}`.pipe(Effect.orDie)
           const payload: SmsPayload = { to: phone, text: smsText(code, purpose) }
           yield* outbox.enqueue({ kind: OutboxKinds.sms, idempotencyKey: `sms:${challengeId}`, payload })
           return new ChallengeStarted({ challengeId, purpose, expiresAtMs, codeDigits: settings.codeDigits }, true)
@@ -174,10 +202,19 @@ export const makeChallenges = (settings: UsersSettings) =>
           // Claimed first, in one statement: a right code (the usual case) needs nothing more. A
           // wrong code, or another step's challenge, puts it back in this same transaction, so
           // nobody ever sees it claimed.
+          // With it, what the step after needs to know: the number's user and what they have to
+          // spend (the ledger's user:<id> account, `Account.user`), and whether a session is open at
+          // the kiosk (ended when a new one opens there).
           const claimed = yield* sql`
             UPDATE otp_challenges SET state = 'verified'
             WHERE id = ${challengeId} AND state = 'open' AND expires_at_ms > ${now}
-            RETURNING *, (SELECT id FROM users WHERE users.phone = otp_challenges.phone) AS user_id`.pipe(Effect.flatMap(decodeClaimed), Effect.orDie)
+            RETURNING *, (SELECT id FROM users WHERE users.phone = otp_challenges.phone) AS user_id,
+              (SELECT a.credits_posted - a.debits_posted - a.debits_pending FROM users u JOIN ledger_accounts a ON a.id = 'user:' || u.id
+                WHERE u.phone = otp_challenges.phone) AS user_available_points,
+              (SELECT COUNT(*) FROM sessions WHERE kiosk_id = otp_challenges.kiosk_id AND ended_at_ms IS NULL AND expires_at_ms > ${now}) AS kiosk_open_sessions`.pipe(
+            Effect.flatMap(decodeClaimed),
+            Effect.orDie
+          )
           const challenge = claimed[0]
           if (challenge === undefined) {
             const found = yield* findChallenge(challengeId)

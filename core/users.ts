@@ -5,7 +5,7 @@ import { type KioskId, maskPhone, type PhoneNumber, TransferId, UserId } from ".
 import { Account, type Balance, type Transfer, type TransferConflict } from "./domain/ledger.js"
 import {
   AlreadyRegistered,
-  type ChallengeRow,
+  Identified,
   Registration,
   Session,
   SessionAtOtherKiosk,
@@ -79,17 +79,27 @@ export class Users extends Effect.Service<Users>()("ecoupon/Users", {
       orElse: () => undefined
     })
 
-    /** A kiosk serves one customer at a time: a new session there ends the ones before it. */
-    const openSession = (userId: UserId, kioskId: KioskId | null, now: number) =>
+    /**
+     * A kiosk serves one customer at a time: a new session there ends the ones before it.
+     * `openAtKiosk` is how many are open there, counted earlier in this transaction (the claim of the
+     * challenge).
+     */
+    const openSession = (userId: UserId, kioskId: KioskId | null, now: number, openAtKiosk: number) =>
       Effect.gen(function* () {
         const id = SessionId.make(yield* newId("ses"))
-        if (kioskId !== null) {
-          // Concurrent sign-ins at one kiosk queue on its row (PostgreSQL), so only the last stays open.
-          // SQLite has a single writer: nothing to queue on, and no statement spent.
-          if (lockKiosk !== undefined) yield* lockKiosk(kioskId)
-          yield* sql`
+        const endOpen = (kiosk: KioskId) =>
+          sql`
             UPDATE sessions SET ended_at_ms = ${now}
-            WHERE kiosk_id = ${kioskId} AND ended_at_ms IS NULL AND expires_at_ms > ${now}`.pipe(Effect.orDie)
+            WHERE kiosk_id = ${kiosk} AND ended_at_ms IS NULL AND expires_at_ms > ${now}`.pipe(Effect.orDie)
+        if (kioskId !== null) {
+          // Concurrent sign-ins at one kiosk queue on its row (PostgreSQL), so only the last stays open;
+          // a count made before the lock may be out of date, so the UPDATE always runs. SQLite has a
+          // single writer: the count is still true, nothing to queue on, and when no session is open
+          // (the customer before ended theirs) no statement is spent.
+          if (lockKiosk !== undefined) {
+            yield* lockKiosk(kioskId)
+            yield* endOpen(kioskId)
+          } else if (openAtKiosk > 0) yield* endOpen(kioskId)
         }
         const expiresAtMs = now + settings.sessionTtlMs
         yield* sql`
@@ -105,7 +115,7 @@ export class Users extends Effect.Service<Users>()("ecoupon/Users", {
         Effect.catchTags({ InsufficientFunds: Effect.die, AccountNotFound: Effect.die, InvalidTransfer: Effect.die })
       )
 
-    const register = (challenge: ChallengeRow, now: number) =>
+    const register = (challenge: VerifiedChallenge, now: number) =>
       Effect.gen(function* () {
         const userId = UserId.make(yield* newId("usr"))
         const inserted = yield* sql`
@@ -118,16 +128,18 @@ export class Users extends Effect.Service<Users>()("ecoupon/Users", {
         if (settings.welcomeGrantPoints > 0) {
           yield* grantPoints(userId, settings.welcomeGrantPoints, welcomeTransferId(userId)).pipe(Effect.orDie)
         }
-        const session = yield* openSession(userId, challenge.kiosk_id, now)
+        const session = yield* openSession(userId, challenge.kiosk_id, now, challenge.kiosk_open_sessions)
         const user = new User({ id: userId, phone: challenge.phone, registeredAtMs: now }, true)
         return new Registration({ user, session, welcomeGrantPoints: settings.welcomeGrantPoints }, true)
       })
 
-    // The number's user came with the claim of the challenge: no look-up of its own.
+    // The number's user and their balance came with the claim of the challenge: no look-up of their own.
     const identify = (challenge: VerifiedChallenge, now: number) =>
       Effect.gen(function* () {
         if (challenge.user_id === null) return yield* new UnknownPhone({ masked: maskPhone(challenge.phone) })
-        return yield* openSession(challenge.user_id, challenge.kiosk_id, now)
+        if (challenge.user_available_points === null) return yield* Effect.dieMessage(`user ${challenge.user_id} has no ledger account`)
+        const session = yield* openSession(challenge.user_id, challenge.kiosk_id, now, challenge.kiosk_open_sessions)
+        return new Identified({ ...session, balancePoints: challenge.user_available_points }, true)
       })
 
     const requireUser = (userId: UserId) =>

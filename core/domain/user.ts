@@ -84,6 +84,11 @@ export const sessionFromRow = (row: typeof SessionRow.Type): Session =>
     endedAtMs: row.ended_at_ms
   }, true)
 
+/** A session opened by identification, with the points its user had available as it opened. */
+export class Identified extends Session.extend<Identified>("Identified")({
+  balancePoints: Schema.Int
+}) {}
+
 /** A verified registration: the new user, their first session, and the welcome grant they got. */
 export class Registration extends Schema.Class<Registration>("Registration")({
   user: User,
