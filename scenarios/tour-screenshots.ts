@@ -55,7 +55,9 @@ try {
   const kiosk = await (await browser.newContext({ viewport: { width: 600, height: 960 } })).newPage()
   await kiosk.goto(touchscreen)
   await onScreen(kiosk, "welcome")
-  // In English: Korean needs a CJK font, which a bare machine's Chromium may not have.
+  // The kiosk opens in Korean (a CJK font must be installed: Debian's fonts-noto-cjk), then the
+  // walk goes on in English.
+  await shot(kiosk, "kiosk-0-welcome-ko")
   await tap(kiosk, "lang")
   await kiosk.waitForSelector('.frame[data-lang="en"]')
   await shot(kiosk, "kiosk-1-welcome")

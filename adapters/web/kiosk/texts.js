@@ -2,7 +2,8 @@
 // refusal reason of the server, a hardware error's tag); here each key becomes what happened and
 // what the customer can do next, in words a customer at a kiosk understands.
 
-const points = (lang, n) => `${new Intl.NumberFormat(lang === "ko" ? "ko-KR" : "en-US").format(n)} P`
+const count = (lang, n) => new Intl.NumberFormat(lang === "ko" ? "ko-KR" : "en-US").format(n)
+const points = (lang, n) => `${count(lang, n)} P`
 const day = (lang, ms) => new Intl.DateTimeFormat(lang === "ko" ? "ko-KR" : "en-GB", { year: "numeric", month: "long", day: "numeric" }).format(new Date(ms))
 
 export const texts = {
@@ -31,7 +32,7 @@ export const texts = {
     welcomeBonus: "가입 축하 포인트가 지급되었습니다.",
     offersTitle: "쿠폰을 고르세요",
     noOffers: "지금 이 지역에서 판매 중인 쿠폰이 없습니다. 잠시 후 다시 확인해 주세요.",
-    stockLeft: (n) => `남은 수량 ${n}`,
+    stockLeft: (n) => `남은 수량 ${count("ko", n)}`,
     soldOut: "품절",
     validUntil: (ms) => `${day("ko", ms)}까지 판매`,
     orderTitle: "수량과 받는 방법을 고르세요",
@@ -158,7 +159,7 @@ export const texts = {
     welcomeBonus: "Your welcome points have been added.",
     offersTitle: "Choose a coupon",
     noOffers: "Nothing is on sale in this area right now. Please check again in a moment.",
-    stockLeft: (n) => `${n} left`,
+    stockLeft: (n) => `${count("en", n)} left`,
     soldOut: "Sold out",
     validUntil: (ms) => `on sale until ${day("en", ms)}`,
     orderTitle: "How many, and how do you want it?",
