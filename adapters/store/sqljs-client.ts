@@ -3,7 +3,7 @@ import { SqlClient, Statement } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import { Cause, Context, Effect, Exit, FiberRef, Layer, Option, Scope } from "effect"
-import { asSqlError, defaultPragmas, SqljsDatabase } from "./sqljs-database.js"
+import { asSqlError, defaultPragmas, type SqliteConnection, SqljsDatabase } from "./sqljs-database.js"
 import { loadSqlJs } from "./sqljs-runtime.js"
 import { type CommitLog, Session } from "./sqljs-session.js"
 import { CurrentStoreTimings, type StoreTimings } from "./store-timings.js"
@@ -15,11 +15,11 @@ type Transform = <A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>
  * raw database (for snapshots). Both wait for the lock, so they never see half a transaction; calling
  * either from inside `sql.withTransaction` would wait on its own lock, and is refused instead.
  */
-export interface SqljsStoreService {
+export interface SqljsStoreService<D extends SqliteConnection = SqljsDatabase> {
   /** The database as an SQLite file image (pragmas are re-applied afterwards). */
   readonly export: Effect.Effect<Uint8Array, SqlError>
   /** Runs `use` holding the lock: no statement or transaction runs meanwhile. */
-  readonly exclusive: <A, E, R>(use: (db: SqljsDatabase) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
+  readonly exclusive: <A, E, R>(use: (db: D) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
 }
 
 export class SqljsStore extends Context.Tag("ecoupon/store/SqljsStore")<SqljsStore, SqljsStoreService>() {}
@@ -50,7 +50,8 @@ const timed = <A, E, R>(timings: StoreTimings | undefined, field: "lockWaitMs" |
 }
 
 /**
- * A `SqlClient` over one sql.js database. sql.js is a single connection, so one lock (a semaphore of
+ * A `SqlClient` over one sql.js database (or any synchronous `SqliteConnection`: the simulator's
+ * native store, `native-database.ts`, runs through this same client). One connection, so one lock (a semaphore of
  * one permit) serialises everything: a transaction holds it from BEGIN to COMMIT/ROLLBACK, a statement
  * outside a transaction holds it for that statement. Nested `withTransaction` uses SAVEPOINTs, as
  * @effect/sql does on every dialect.
@@ -58,11 +59,11 @@ const timed = <A, E, R>(timings: StoreTimings | undefined, field: "lockWaitMs" |
  * With a commit log, a holder returns only once everything it could have read is durable: after the
  * lock is released (so that later transactions can share the same fsync) it waits for the log.
  */
-export const make = (
-  db: SqljsDatabase,
+export const make = <D extends SqliteConnection = SqljsDatabase>(
+  db: D,
   options: SqljsClientOptions = {}
 ): Effect.Effect<
-  { readonly client: SqlClient.SqlClient; readonly store: SqljsStoreService },
+  { readonly client: SqlClient.SqlClient; readonly store: SqljsStoreService<D> },
   never,
   Scope.Scope | Reactivity.Reactivity
 > =>
@@ -158,7 +159,7 @@ export const make = (
         })
       )
 
-    const exclusive = <A, E, R>(use: (db: SqljsDatabase) => Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+    const exclusive = <A, E, R>(use: (db: D) => Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
       Effect.zipRight(refuseInsideTransaction("exclusive use of the database"), lock.withPermits(1)(Effect.suspend(() => use(db))))
 
     /**
@@ -213,7 +214,7 @@ export const make = (
     ) as unknown as SqlClient.SqlClient
     Object.assign(sql, { safe: sql })
 
-    const store: SqljsStoreService = {
+    const store: SqljsStoreService<D> = {
       exclusive,
       export: exclusive((database) =>
         Effect.try({ try: () => database.export(), catch: (cause) => asSqlError(cause, "<export>") })

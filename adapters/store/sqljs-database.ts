@@ -82,11 +82,30 @@ export const toSqlValue = (value: unknown): SqlValue => {
 export const toSqlValues = (params: ReadonlyArray<unknown>): Array<SqlValue> => params.map(toSqlValue)
 
 /**
+ * What the store's client and sessions (`sqljs-client.ts`, `sqljs-session.ts`) need of one synchronous
+ * SQLite connection: sql.js here, better-sqlite3 in `native-database.ts`. Every failure is thrown as a
+ * `SqlError` naming the SQL.
+ */
+export interface SqliteConnection {
+  /** Sees every statement just before it runs, with its bound values (a benchmark's recorder). */
+  observer: ((sql: string, params: ReadonlyArray<SqlValue>) => void) | undefined
+  /** Runs one statement; rows come back as objects keyed by column name. */
+  query(sql: string, params: ReadonlyArray<SqlValue>): Array<Record<string, CellValue>>
+  /** Runs one statement; rows come back as arrays in column order. */
+  values(sql: string, params: ReadonlyArray<SqlValue>): Array<Array<CellValue>>
+  /** Runs SQL that may hold several statements and no parameters (pragmas, scripts). */
+  exec(sql: string): void
+  /** The database as SQLite file bytes. */
+  export(): Uint8Array
+  close(): void
+}
+
+/**
  * One sql.js database (a single SQLite connection) with a statement cache. Synchronous, not
  * thread-safe, and not transaction-aware: callers serialise access (see `sqljs-client.ts`). Every
  * failure is thrown as a `SqlError` naming the SQL.
  */
-export class SqljsDatabase {
+export class SqljsDatabase implements SqliteConnection {
   private readonly statements = new Map<string, Statement>()
   /** Sees every statement just before it runs, with its bound values (a benchmark's recorder). */
   observer: ((sql: string, params: ReadonlyArray<SqlValue>) => void) | undefined

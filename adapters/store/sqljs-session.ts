@@ -1,7 +1,7 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { Effect, Stream } from "effect"
-import { asSqlError, type CellValue, type SqljsDatabase, type SqlValue, sqlError, toSqlValues } from "./sqljs-database.js"
+import { asSqlError, type CellValue, type SqliteConnection, type SqlValue, sqlError, toSqlValues } from "./sqljs-database.js"
 import type { StoreTimings } from "./store-timings.js"
 
 /** One statement of a committed write transaction, as the journal records it and replay runs it. */
@@ -127,7 +127,7 @@ export class Session implements Connection {
   private released = false
 
   constructor(
-    private readonly db: SqljsDatabase,
+    private readonly db: SqliteConnection,
     private readonly log: CommitLog | undefined,
     private readonly transactional: boolean,
     /** The account of the unit of work this session serves, when it keeps one. */

@@ -1,5 +1,6 @@
-// better-sqlite3 ships no types and @types/better-sqlite3 is not installed: the little the SQL floor's
-// replay uses (scenarios/bench/sql-floor.ts), as better-sqlite3 12 documents it.
+// better-sqlite3 ships no types and @types/better-sqlite3 is not installed: the little the native store
+// (native-database.ts) and the SQL floor's replay (scenarios/bench/sql-floor.ts) use, as better-sqlite3
+// 12 documents it.
 declare module "better-sqlite3" {
   namespace Database {
     interface Statement {
@@ -13,6 +14,8 @@ declare module "better-sqlite3" {
     prepare(sql: string): Database.Statement
     exec(sql: string): this
     close(): this
+    /** The database as an SQLite file image. */
+    serialize(): Buffer
   }
   const Database: new (filename: string) => Database
   export default Database
