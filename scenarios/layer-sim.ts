@@ -4,6 +4,8 @@ import { PayoutGateway } from "../core/ports/payout-gateway.js"
 import { ProviderGateway } from "../core/ports/provider-gateway.js"
 import { SmsGateway } from "../core/ports/sms-gateway.js"
 import { CoreServicesLive } from "../core/services.js"
+import type { SqljsDatabase } from "../adapters/store/sqljs-database.js"
+import * as SqljsClient from "../adapters/store/sqljs-client.js"
 import { type CardFactory, makeCardFactory, type SimCard } from "../sim/card-memory.js"
 import { instantCardUnitTiming, makeSimCardUnit } from "../sim/card-unit.js"
 import { makeSimCarrier } from "../sim/carrier.js"
@@ -16,13 +18,13 @@ import { deriveSeed } from "../sim/rng.js"
 import { makeSimSms } from "../sim/sms.js"
 import { VirtualTime } from "../sim/virtual-time.js"
 import { deployment } from "./deployment.js"
-import { openDeploymentStore, providerCatalogs } from "./deployment-store.js"
+import { deploymentImage, openDeploymentStore, providerCatalogs } from "./deployment-store.js"
 import { officeOf } from "./office.js"
 import { makeStation, type StationParts } from "./station.js"
 import type { OpenOptions, Registry, ScenarioEnv, ScenarioLayer, Station, System } from "./system.js"
 
 /**
- * The `sim` layer: the real core services on a fresh in-memory sql.js store, every port on its sim
+ * The `sim` layer: the real core services on a fresh in-memory sql.js database, every port on its sim
  * layer (card units and printers per kiosk, SMS, carrier, provider servers, payouts), all on the
  * fleet's deterministic virtual-time loop. A run costs milliseconds of real time however many days
  * it lets pass, and one seed gives one run, byte for byte.
@@ -95,10 +97,83 @@ export const simStation = (index: number, seed: number, cards: CardFactory, serv
     )
   })
 
-const openSim = async (options: OpenOptions): Promise<System> => {
+/**
+ * The core services over one in-memory store, built once and lent to one run at a time. A run starts
+ * by replacing the store's database with a fresh copy of the deployment's image
+ * (`SqljsDatabase.reopen`), so it sees nothing an earlier run wrote; what it is spared is building the
+ * nineteen services again, which was most of what opening a system cost. The services keep nothing
+ * of their own between calls (their state is the store's); their two change streams (catalog, twins'
+ * desired state) have no subscriber here. The kiosks, devices, outside services, registry, clock and
+ * randomness stay the run's own. Built with a fixed seed and clock, so a run is the same whichever
+ * core it gets, fresh or lent before (the determinism check compares exactly that).
+ */
+interface SharedCore {
+  readonly scope: Scope.CloseableScope
+  readonly store: SqljsClient.SqljsStoreService
+  readonly services: Services
+}
+
+/** Cores between two runs; more are built when runs overlap. */
+const idleCores: Array<SharedCore> = []
+const IDLE_CORES_MAX = 4
+
+const buildCore = async (): Promise<SharedCore> => {
   const scope = Effect.runSync(Scope.make())
   try {
-    const store = await openDeploymentStore(scope, options.sqlObserver)
+    const store = await openDeploymentStore(scope)
+    const exit = new VirtualTime(deployment.startMs).run(
+      Effect.gen(function* () {
+        const core = yield* Layer.buildWithScope(CoreServicesLive, scope).pipe(Effect.provide(store))
+        return yield* Effect.provide(servicesFrom, Context.merge(core, store))
+      }).pipe(Effect.withRandom(Random.make("scenarios-core")), Effect.withTracerEnabled(false))
+    )
+    if (Exit.isFailure(exit)) throw new Error(`could not build the core services for the sim layer: ${String(exit.cause)}`)
+    return { scope, store: Context.get(store, SqljsClient.SqljsStore), services: exit.value }
+  } catch (error) {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    throw error
+  }
+}
+
+/**
+ * Runs `use` on the core's database holding the store's lock, in a moment of virtual time of its own;
+ * false if the lock cannot be had (a fiber a run abandoned mid-transaction still holds it).
+ */
+const withDatabase = (core: SharedCore, use: (db: SqljsDatabase) => void): boolean =>
+  Exit.isSuccess(new VirtualTime(deployment.startMs).run(core.store.exclusive((db) => Effect.sync(() => use(db)))))
+
+const lendCore = async (observer: OpenOptions["sqlObserver"]): Promise<SharedCore> => {
+  const image = await deploymentImage()
+  for (;;) {
+    const core = idleCores.pop() ?? (await buildCore())
+    const fresh = withDatabase(core, (db) => {
+      db.reopen(image)
+      db.observer = observer
+    })
+    if (fresh) return core
+    // Never the case for a core that was returned healthy (see `returnCore`); dropped, not closed: closing waits for the lock.
+  }
+}
+
+/** Back to the pool once nothing holds its lock; otherwise dropped (closing it would wait for the lock forever). */
+const returnCore = async (core: SharedCore): Promise<void> => {
+  const free = withDatabase(core, (db) => {
+    db.observer = undefined
+  })
+  if (!free) return
+  if (idleCores.length < IDLE_CORES_MAX) idleCores.push(core)
+  else await Effect.runPromise(Scope.close(core.scope, Exit.void))
+}
+
+const openSim = async (options: OpenOptions): Promise<System> => {
+  const core = await lendCore(options.sqlObserver)
+  let returned = false
+  const giveBack = async () => {
+    if (returned) return
+    returned = true
+    await returnCore(core)
+  }
+  try {
     const time = new VirtualTime(deployment.startMs)
     const random = Random.make(options.seed)
     const inTime = <A>(effect: Effect.Effect<A>): A => {
@@ -108,9 +183,7 @@ const openSim = async (options: OpenOptions): Promise<System> => {
     }
     const env = inTime(
       Effect.gen(function* () {
-        const core = yield* Layer.buildWithScope(CoreServicesLive, scope).pipe(Effect.provide(store))
-        const real = yield* Effect.provide(servicesFrom, Context.merge(core, store))
-        const services = options.wrap === undefined ? real : options.wrap(real)
+        const services = options.wrap === undefined ? core.services : options.wrap(core.services)
         const outside = yield* makeOutside(options.seed)
         const cards = makeCardFactory()
         const stations: Array<Station> = []
@@ -122,11 +195,14 @@ const openSim = async (options: OpenOptions): Promise<System> => {
     )
     return {
       layer: "sim",
-      run: (step) => Promise.resolve().then(() => inTime(step(env))),
-      close: () => Effect.runPromise(Scope.close(scope, Exit.void))
+      run: (step) => {
+        if (returned) return Promise.reject(new Error("this sim system is closed"))
+        return Promise.resolve().then(() => inTime(step(env)))
+      },
+      close: giveBack
     }
   } catch (error) {
-    await Effect.runPromise(Scope.close(scope, Exit.void))
+    await giveBack()
     throw error
   }
 }

@@ -70,6 +70,9 @@ export class Sequence {
 
   /** Runs one command if it applies now (else skips it); throws `SequenceFailure` when the system and the model part ways. */
   async step(command: Command): Promise<void> {
+    // The sim layer never waits on I/O: without this turn of the event loop a whole suite would run
+    // as one chain of promises, and Ctrl-C (which aborts `signal`) would be seen only at its end.
+    await new Promise<void>((resume) => setImmediate(resume))
     if (this.signal?.aborted === true) throw new Interrupted()
     if (!applicable(this.model, command)) return
     const points = command._tag === "Redeem" ? redeemAmount(this.model, command.coupon, command.part) : 0

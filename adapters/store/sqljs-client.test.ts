@@ -203,6 +203,34 @@ describe("sql.js SqlClient", () => {
       assert.deepStrictEqual(reloaded, [{ id: 10, parent: 1 }])
     }))
 
+  it.effect("reopens on an image in place: the same client sees only the image, pragmas and statements work, bad bytes leave the database as it was", () =>
+    Effect.gen(function* () {
+      const sql = yield* withTable
+      yield* sql`CREATE TABLE parent (id INTEGER PRIMARY KEY)`
+      yield* sql`CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER NOT NULL REFERENCES parent (id))`
+      yield* sql`INSERT INTO items ${sql.insert({ name: "tea", qty: 1 })}`
+      const store = yield* SqljsStore
+      const image = yield* store.export
+      yield* sql`INSERT INTO items ${sql.insert({ name: "later", qty: 2 })}`
+      yield* sql`UPDATE items SET qty = 9 WHERE name = ${"tea"}`
+      const seen: Array<string> = []
+      yield* store.exclusive((db) =>
+        Effect.sync(() => {
+          db.reopen(image)
+          db.observer = (text) => void seen.push(text)
+        })
+      )
+      // The statement text was prepared on the old database: the cache must not hand it out again.
+      assert.deepStrictEqual(yield* sql`SELECT name, qty FROM items ORDER BY id`, [{ name: "tea", qty: 1 }])
+      assert.deepStrictEqual(seen, ["SELECT name, qty FROM items ORDER BY id"])
+      assert.deepStrictEqual(yield* sql`PRAGMA foreign_keys`, [{ foreign_keys: 1 }])
+      assert.include((yield* Effect.flip(sql`INSERT INTO child VALUES (1, 99)`)).message, "FOREIGN KEY")
+      yield* sql`INSERT INTO items ${sql.insert({ name: "after", qty: 3 })}`
+      const refused = yield* Effect.exit(store.exclusive((db) => Effect.sync(() => db.reopen(new TextEncoder().encode("not a database at all, certainly not")))))
+      assert.isTrue(Exit.isFailure(refused))
+      assert.deepStrictEqual(yield* sql`SELECT name FROM items ORDER BY id`, [{ name: "tea" }, { name: "after" }])
+    }).pipe(Effect.provide(memory)))
+
   it.effect("maps SQLite errors to SqlError with the SQL in the message", () =>
     Effect.gen(function* () {
       const sql = yield* withTable

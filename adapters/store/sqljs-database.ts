@@ -111,28 +111,44 @@ export class SqljsDatabase implements SqliteConnection {
   observer: ((sql: string, params: ReadonlyArray<SqlValue>) => void) | undefined
 
   private constructor(
-    private readonly db: initSqlJs.Database,
+    private readonly sqljs: SqlJs,
+    private db: initSqlJs.Database,
     private readonly pragmas: ReadonlyArray<string>
   ) {}
 
   /** Opens an empty database, or the one in `bytes` (an SQLite file image), and applies the pragmas. */
   static open(sqljs: SqlJs, bytes: Uint8Array | undefined, pragmas: ReadonlyArray<string> = defaultPragmas): SqljsDatabase {
-    let db: initSqlJs.Database
+    const database = new SqljsDatabase(sqljs, openImage(sqljs, bytes), pragmas)
     try {
-      db = new sqljs.Database(bytes ?? null)
-    } catch (cause) {
-      throw sqlError("<open database image>", cause)
-    }
-    const database = new SqljsDatabase(db, pragmas)
-    try {
-      database.applyPragmas()
-      // sql.js accepts any bytes lazily; reading the schema proves the image is a database.
-      database.query("SELECT count(*) AS n FROM sqlite_master", [])
+      database.prove()
     } catch (cause) {
       database.close()
       throw cause
     }
     return database
+  }
+
+  /**
+   * Replaces the database with the one in `bytes`, as `open` would open it (the pragmas applied, the
+   * image proved), the old connection closed with every prepared statement. Callers hold the store's
+   * lock (`SqljsStore.exclusive`): whoever holds this object sees the new database from then on. The
+   * scenario runner starts each run on a fresh copy of one image this way, without building every
+   * service over a new store. Throws, leaving the old database in place, if the bytes do not open.
+   */
+  reopen(bytes: Uint8Array): void {
+    const old = this.db
+    const fresh = openImage(this.sqljs, bytes)
+    this.freeStatements()
+    this.db = fresh
+    try {
+      this.prove()
+    } catch (cause) {
+      this.freeStatements()
+      fresh.close()
+      this.db = old
+      throw cause
+    }
+    old.close()
   }
 
   /** Runs one statement; rows come back as objects keyed by column name. */
@@ -185,13 +201,23 @@ export class SqljsDatabase implements SqliteConnection {
   }
 
   close(): void {
+    this.freeStatements()
+    this.db.close()
+  }
+
+  private freeStatements(): void {
     for (const statement of this.statements.values()) statement.free()
     this.statements.clear()
-    this.db.close()
   }
 
   private applyPragmas(): void {
     for (const pragma of this.pragmas) this.exec(pragma)
+  }
+
+  /** Applies the pragmas, then reads the schema: sql.js accepts any bytes lazily, this proves they are a database. */
+  private prove(): void {
+    this.applyPragmas()
+    this.query("SELECT count(*) AS n FROM sqlite_master", [])
   }
 
   private withStatement<A>(sql: string, params: ReadonlyArray<SqlValue>, use: (statement: Statement) => A): A {
@@ -225,6 +251,14 @@ export class SqljsDatabase implements SqliteConnection {
       oldest.free()
     }
     return statement
+  }
+}
+
+const openImage = (sqljs: SqlJs, bytes: Uint8Array | undefined): initSqlJs.Database => {
+  try {
+    return new sqljs.Database(bytes ?? null)
+  } catch (cause) {
+    throw sqlError("<open database image>", cause)
   }
 }
 
