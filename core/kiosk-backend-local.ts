@@ -267,8 +267,8 @@ const make = (kioskId: KioskId) =>
           binCount: Math.max(0, reported.binCount),
           unidentifiedCaptures: Math.max(0, reported.unidentifiedCaptures),
           softwareVersion: reported.softwareVersion,
-          appliedDesiredVersion: applied.desiredVersion,
-          enabled: applied.enabled,
+          appliedDesiredVersion: reported.applied?.desiredVersion ?? applied.desiredVersion,
+          enabled: reported.applied?.enabled ?? applied.enabled,
           returnDeadlineDays: applied.returnDeadlineDays,
           catalogVersion: shownCatalogVersion,
           config: applied.config

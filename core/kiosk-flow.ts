@@ -7,7 +7,7 @@ import { newId } from "./id-generator.js"
 import { CardUnit, type CardUnitError } from "./ports/card-unit.js"
 import { CouponPrinter, type PrinterError } from "./ports/coupon-printer.js"
 import type { CardNotTaken, RfFailure } from "./ports/hardware-errors.js"
-import { KioskBackend, type BackendRefused, type BackendUnavailable, type DesiredState, type KioskSession } from "./ports/kiosk-backend.js"
+import { KioskBackend, type BackendRefused, type BackendUnavailable, type AppliedDesired, type DesiredState, type KioskSession } from "./ports/kiosk-backend.js"
 import { KioskJournal, type InFlightOrder, type InFlightStage } from "./ports/kiosk-journal.js"
 import { reconcileOrder, type Reconciled } from "./kiosk-recovery.js"
 import { traced } from "./traced.js"
@@ -262,7 +262,8 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
       onSuccess: (s) => (!s.online ? "offline" : s.coverOpen ? "cover-open" : s.paper !== "ok" ? `paper-${s.paper}` : "ok")
     })
 
-    const reportState: Effect.Effect<DesiredState, BackendRefused | BackendUnavailable> = Effect.gen(function* () {
+    /** The twin's report; `applied`: what the kiosk has put into effect, where it knows (the agent). */
+    const reportState = (applied?: AppliedDesired): Effect.Effect<DesiredState, BackendRefused | BackendUnavailable> => Effect.gen(function* () {
       const status = yield* Effect.either(unit.status)
       const binCount = yield* Effect.orElseSucceed(unit.binCount, () => -1)
       const stackerCount = yield* Effect.orElseSucceed(unit.stackerCount, () => null)
@@ -273,7 +274,8 @@ export class KioskFlow extends Effect.Service<KioskFlow>()("ecoupon/KioskFlow", 
         binCount,
         unidentifiedCaptures: yield* Ref.get(unidentifiedCaptures),
         printerStatus: yield* printerStatusText,
-        softwareVersion: config.softwareVersion
+        softwareVersion: config.softwareVersion,
+        ...(applied === undefined ? {} : { applied })
       })
     }).pipe(traced("KioskFlow.reportState"))
 

@@ -81,6 +81,29 @@ describe("a live kiosk agent's twin", () => {
     expect(enabled.reported?.enabled).toBe(true)
   }, 30_000)
 
+  it("disabled while a customer is at it, reports itself still selling until their journey ends, then out of service", async () => {
+    await kiosk.agent.journey.act({ _tag: "start" }).pipe(runPromise)
+    const phone = await viewUntil((v) => v.screen === "phone" && !v.busy, "the phone screen")
+    await kiosk.setEnabled(false)
+    // The report the event triggered says what the kiosk does: it still serves the customer.
+    await kiosk.twinUntil((t) => t.reported !== null && t.reported.appliedDesiredVersion < t.desiredVersion, "the disable pending", SETTLE_MS)
+    // Long enough for the reports the event and its answer trigger.
+    await new Promise((done) => setTimeout(done, 1_500))
+    const still = await kiosk.twin()
+    expect(still.reported?.enabled).toBe(true)
+    expect(fields(still)).toEqual(expect.arrayContaining(["desiredVersion", "enabled"]))
+    expect((await kiosk.view()).screen).toBe(phone.screen)
+
+    await kiosk.agent.journey.act({ _tag: "finish" }).pipe(runPromise)
+    await viewUntil((v) => v.screen === "out-of-service", "out of service")
+    const disabled = await kiosk.twinUntil(converged, "the disable applied once the customer was done", SETTLE_MS)
+    expect(disabled.reported?.enabled).toBe(false)
+
+    await kiosk.setEnabled(true)
+    await viewUntil((v) => v.screen === "welcome", "welcome")
+    await kiosk.twinUntil(converged, "the enable applied", SETTLE_MS)
+  }, 30_000)
+
   it("catches up on a catalog change made while its link was down, once the link is back", async () => {
     const start = await kiosk.twinUntil(converged, "no delta", SETTLE_MS)
     kiosk.link.cut()

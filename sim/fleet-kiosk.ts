@@ -58,7 +58,7 @@ const sampleStock = (world: FleetWorld, kiosk: SimKiosk) =>
 
 const report = (world: FleetWorld, kiosk: SimKiosk) =>
   Effect.gen(function* () {
-    const answered = yield* Effect.either(kiosk.flow.reportState)
+    const answered = yield* Effect.either(kiosk.flow.reportState())
     if (Either.isLeft(answered)) bump(world.counters.office, `twin-report-refused:${answered.left._tag}`)
     yield* sampleStock(world, kiosk)
   })

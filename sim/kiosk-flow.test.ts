@@ -191,7 +191,7 @@ describe("kiosk flow over sim hardware and the in-process backend", () => {
         yield* kiosk.unit.setFault("card.rf", always)
         const outcome = yield* buy(kiosk, session, "card")
         expect(outcome._tag === "DeviceFailed" && outcome.error._tag).toBe("RfFailure")
-        yield* kiosk.flow.reportState
+        yield* kiosk.flow.reportState()
         const twin = yield* services.twins.get(kioskA)
         expect(twin.reported).toMatchObject({ stackerLevel: 19, stackerSensed: "low", binCount: 1, unidentifiedCaptures: 1 })
         expect(twin.delta.filter((d) => ["stackerCards", "binCards", "unidentifiedCaptures"].includes(d.field)).map((d) => [d.field, d.desired, d.reported])).toEqual([

@@ -55,7 +55,9 @@ export const ReportedStateBody = Schema.Struct({
   binCount: Schema.Int.pipe(Schema.between(-1, 1_000_000)),
   unidentifiedCaptures: Schema.Int.pipe(Schema.between(0, 1_000_000)),
   printerStatus: Schema.String.pipe(Schema.maxLength(TEXT_MAX)),
-  softwareVersion: Schema.String.pipe(Schema.maxLength(TEXT_MAX))
+  softwareVersion: Schema.String.pipe(Schema.maxLength(TEXT_MAX)),
+  /** What the kiosk has put into effect of the desired state; absent, the server takes its last answer as applied. */
+  applied: Schema.optional(Schema.Struct({ desiredVersion: Schema.Int.pipe(Schema.between(0, Number.MAX_SAFE_INTEGER)), enabled: Schema.Boolean }))
 })
 export const DesiredStateView = Schema.Struct({ version: Schema.Int, enabled: Schema.Boolean, catalogVersion: Schema.Int })
 

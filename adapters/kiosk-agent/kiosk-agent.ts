@@ -1,8 +1,8 @@
-import { Context, Effect, Layer, Option, Queue, Stream } from "effect"
+import { Context, Effect, Layer, Option, Queue, Stream, SubscriptionRef } from "effect"
 import { KioskFlow } from "../../core/kiosk-flow.js"
 import type { CardUnit } from "../../core/ports/card-unit.js"
 import type { CouponPrinter } from "../../core/ports/coupon-printer.js"
-import type { KioskBackend } from "../../core/ports/kiosk-backend.js"
+import type { AppliedDesired, DesiredState, KioskBackend } from "../../core/ports/kiosk-backend.js"
 import { KioskJournal } from "../../core/ports/kiosk-journal.js"
 import { type Journey, type JourneySettings, makeJourney } from "./journey.js"
 import { type KioskEvent, KioskEvents } from "./kiosk-events.js"
@@ -71,15 +71,33 @@ const make = (settings: KioskAgentSettings, hands: Option.Option<CustomerHands>)
     // --- twin reports: on a timer and whenever something worth reporting happened -------------------
     const reportNow = yield* Queue.sliding<void>(1)
     const reportSoon = Queue.offer(reportNow, undefined)
-    // The desired version the server's last answer carried. The server takes a desired state as
-    // applied by the report after the one it answered (core/kiosk-backend-local.ts), so an answer that
-    // moved it is followed at once by another report, and the twin's delta clears without waiting for
-    // the timer. Bounded: a second answer with the same version asks for nothing more.
+    // The desired version the server's last answer carried. A report says what the kiosk had applied
+    // when it was sent, so an answer that moved the desired state is followed at once by another
+    // report, and the twin's delta clears without waiting for the timer. Bounded: a second answer
+    // with the same version asks for nothing more.
     let answeredDesiredVersion: number | undefined
+    // What the kiosk has put into effect, as its reports say (the twin's "reported" side): selling
+    // unless the screen shows "out of service", and the newest desired version whose `enabled` the
+    // screen matches. A kiosk disabled while a customer is at it keeps selling to them, and says so,
+    // until their journey ends and the screen turns "out of service".
+    let latestDesired: DesiredState | undefined
+    let appliedVersion = 0
+    const applied: Effect.Effect<AppliedDesired> = Effect.map(SubscriptionRef.get(journey.view), (view) => {
+      const selling = view.screen !== "out-of-service"
+      if (latestDesired !== undefined && latestDesired.enabled === selling) appliedVersion = latestDesired.version
+      return { desiredVersion: appliedVersion, enabled: selling }
+    })
+    const follow = (desired: DesiredState) =>
+      Effect.zipRight(
+        Effect.sync(() => {
+          if (latestDesired === undefined || desired.version >= latestDesired.version) latestDesired = desired
+        }),
+        journey.desiredChanged(desired)
+      )
     const report = Effect.gen(function* () {
-      const desired = yield* Effect.either(flow.reportState)
+      const desired = yield* Effect.either(Effect.flatMap(applied, flow.reportState))
       if (desired._tag === "Left") return yield* Effect.logWarning("twin report not sent").pipe(Effect.annotateLogs("reason", desired.left.message))
-      yield* journey.desiredChanged(desired.right)
+      yield* follow(desired.right)
       const moved = answeredDesiredVersion !== desired.right.version
       answeredDesiredVersion = desired.right.version
       // A catalog event missed while disconnected, or a read that failed, shows up here as a newer
@@ -94,7 +112,9 @@ const make = (settings: KioskAgentSettings, hands: Option.Option<CustomerHands>)
       journey.view.changes.pipe(
         Stream.map((view) => view.screen),
         Stream.changes,
-        Stream.filter((screen) => screen === "receipt" || screen === "return-result"),
+        Stream.zipWithPrevious,
+        // After a sale or a return, and when the kiosk goes out of service or back into it.
+        Stream.filter(([previous, screen]) => screen === "receipt" || screen === "return-result" || screen === "out-of-service" || previous._tag === "Some" && previous.value === "out-of-service"),
         Stream.runForEach(() => reportSoon)
       )
     )
@@ -110,7 +130,7 @@ const make = (settings: KioskAgentSettings, hands: Option.Option<CustomerHands>)
         case "CatalogChanged":
           return Effect.flatMap(journey.catalogChanged(event.version), (read) => (read ? reportSoon : Effect.void))
         case "DesiredChanged":
-          return Effect.zipRight(journey.desiredChanged(event.desired), reportSoon)
+          return Effect.zipRight(follow(event.desired), reportSoon)
       }
     }
     yield* Effect.forkScoped(

@@ -68,9 +68,17 @@ export const ReportedState = Schema.Struct({
    */
   unidentifiedCaptures: Schema.Int,
   printerStatus: Schema.String,
-  softwareVersion: Schema.String
+  softwareVersion: Schema.String,
+  /**
+   * What the kiosk has put into effect of the desired state: the version it follows and whether it
+   * is selling (false once it shows "out of service"; a customer still at a kiosk just disabled keeps
+   * it true until they are done). Absent (the simulator's kiosks), the server takes its own last
+   * answer as applied.
+   */
+  applied: Schema.optional(Schema.Struct({ desiredVersion: Schema.Int, enabled: Schema.Boolean }))
 })
 export type ReportedState = typeof ReportedState.Type
+export type AppliedDesired = NonNullable<ReportedState["applied"]>
 
 /** What operators want the kiosk to be: it answers every report. */
 export interface DesiredState {

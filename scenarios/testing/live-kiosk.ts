@@ -25,7 +25,7 @@ const DAY_MS = 86_400_000
 export interface TwinJson {
   readonly desiredVersion: number
   readonly regionCatalogVersion: number
-  readonly reported: { readonly catalogVersion: number; readonly enabled: boolean } | null
+  readonly reported: { readonly catalogVersion: number; readonly enabled: boolean; readonly appliedDesiredVersion: number } | null
   readonly delta: ReadonlyArray<{ readonly field: string; readonly desired: string; readonly reported: string }>
 }
 
