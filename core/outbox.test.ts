@@ -24,6 +24,14 @@ const rows = Effect.gen(function* () {
   }))
 })
 
+/** One a millisecond, so that they are claimed (oldest first) in the order of `n`. */
+const enqueueInOrder = (count: number) =>
+  Effect.flatMap(Outbox, (outbox) =>
+    Effect.forEach(Array.from({ length: count }, (_, i) => i), (n) =>
+      Effect.zipLeft(outbox.enqueue({ kind: "ping", idempotencyKey: `ping:${String(n).padStart(3, "0")}`, payload: { n } }), TestClock.adjust(1))
+    )
+  )
+
 const enqueuePings = (count: number, kind = "ping") =>
   Effect.flatMap(Outbox, (outbox) =>
     Effect.forEach(Array.from({ length: count }, (_, i) => i), (n) => outbox.enqueue({ kind, idempotencyKey: `${kind}:${String(n).padStart(3, "0")}`, payload: { n } }))
@@ -186,6 +194,85 @@ for (const store of testStores) {
           expect((yield* outbox.dispatchDue({ handlers: { ping: slow } })).leaseLost).toBe(1)
           expect((yield* rows).map((row) => [row.state, row.result])).toEqual([["pending", null]])
           expect(yield* Ref.get(completed)).toBe(0)
+        })
+      ))
+
+    it.effect("rows sent with no completion are finished together when the batch is done, each with its own payload, result and time", () =>
+      run(
+        Effect.gen(function* () {
+          const outbox = yield* Outbox
+          const sql = yield* SqlClient.SqlClient
+          const seen = yield* Ref.make<ReadonlyArray<string>>([])
+          yield* enqueueInOrder(4)
+          const stateOf = (n: number) =>
+            Effect.map(sql`SELECT state FROM outbox WHERE idempotency_key = ${`ping:${String(n).padStart(3, "0")}`}`.pipe(Effect.orDie), (found) => String(found[0]?.["state"]))
+          // Each send takes a second; the third finds its lease taken over by another worker.
+          const plain = outboxHandler({
+            payload: Ping,
+            send: ({ n }) =>
+              Effect.gen(function* () {
+                yield* TestClock.adjust(1_000)
+                if (n === 2) yield* sql`UPDATE outbox SET attempts = attempts + 1 WHERE idempotency_key = 'ping:002'`.pipe(Effect.orDie)
+                if (n === 3) yield* Ref.set(seen, [yield* stateOf(0), yield* stateOf(1)])
+                return { echoed: n * 10 }
+              }),
+            redact: ({ n }) => ({ n, redacted: true })
+          })
+          const summary = yield* outbox.dispatchDue({ handlers: { ping: plain } })
+          expect([summary.claimed, summary.sent, summary.leaseLost]).toEqual([4, 3, 1])
+          // While the last row was being sent, the first ones were not finished yet.
+          expect(yield* Ref.get(seen)).toEqual(["pending", "pending"])
+          const finished = yield* sql`SELECT idempotency_key, state, payload, result, sent_at_ms FROM outbox ORDER BY idempotency_key`.pipe(Effect.orDie)
+          expect(finished.map((row) => [row["idempotency_key"], row["state"], row["payload"], row["result"], row["sent_at_ms"] === null ? null : Number(row["sent_at_ms"])])).toEqual([
+            ["ping:000", "sent", '{"n":0,"redacted":true}', '{"echoed":0}', 1_004],
+            ["ping:001", "sent", '{"n":1,"redacted":true}', '{"echoed":10}', 2_004],
+            ["ping:002", "pending", '{"n":2}', null, null],
+            ["ping:003", "sent", '{"n":3,"redacted":true}', '{"echoed":30}', 4_004]
+          ])
+        })
+      ))
+
+    it.effect("past half the lease a row sent is finished at once", () =>
+      run(
+        Effect.gen(function* () {
+          const outbox = yield* Outbox
+          const sql = yield* SqlClient.SqlClient
+          yield* enqueueInOrder(4)
+          const seen = yield* Ref.make<ReadonlyArray<string>>([])
+          // Three sends of 25 s each (under the send timeout): the third ends past half the lease.
+          const slow = outboxHandler({
+            payload: Ping,
+            send: ({ n }) =>
+              Effect.gen(function* () {
+                if (n < 3) yield* TestClock.adjust(25_000)
+                else yield* Ref.set(seen, (yield* Effect.orDie(rows)).map((row) => row.state))
+                return { echoed: n }
+              })
+          })
+          expect(settings.leaseMs / 2).toBeLessThan(3 * 25_000)
+          expect((yield* outbox.dispatchDue({ handlers: { ping: slow } })).sent).toBe(4)
+          expect(yield* Ref.get(seen)).toEqual(["sent", "sent", "sent", "pending"])
+          expect((yield* sql`SELECT state FROM outbox WHERE state <> 'sent'`.pipe(Effect.orDie)).length).toBe(0)
+        })
+      ))
+
+    it.effect("an interrupted batch still finishes what it sent", () =>
+      run(
+        Effect.gen(function* () {
+          const outbox = yield* Outbox
+          yield* enqueueInOrder(2)
+          const hanging = yield* Effect.makeLatch(false)
+          const second = outboxHandler({
+            payload: Ping,
+            send: ({ n }) => (n === 0 ? Effect.succeed({ echoed: n }) : Effect.zipRight(hanging.open, Effect.never))
+          })
+          const fiber = yield* Effect.fork(outbox.dispatchDue({ handlers: { ping: second } }))
+          yield* hanging.await
+          yield* Fiber.interrupt(fiber)
+          expect((yield* rows).map((row) => [row.key, row.state])).toEqual([
+            ["ping:000", "sent"],
+            ["ping:001", "pending"]
+          ])
         })
       ))
 

@@ -1,4 +1,5 @@
 import { SqlClient } from "@effect/sql"
+import type { Fragment } from "@effect/sql/Statement"
 import { Clock, Context, Effect, Option, Random, Schema } from "effect"
 import {
   OutboxId,
@@ -80,6 +81,21 @@ export interface DispatchSummary {
 
 type RowOutcome = keyof Omit<DispatchSummary, "claimed">
 
+/** A row sent whose finish waits for the rest of its batch. */
+interface SentRow {
+  readonly message: OutboxMessage
+  readonly payload: string
+  readonly result: string
+  readonly sentAtMs: number
+}
+
+/** The rows of one claim sent so far and not yet finished, and the effect that finishes them. */
+interface SentBatch {
+  readonly claimedAtMs: number
+  readonly rows: Array<SentRow>
+  readonly flush: Effect.Effect<void>
+}
+
 export const OUTBOX_LIST_MAX = 1000
 
 /** The most a retry waits after attempt `attempt` (1-based): exponential from the base, capped. */
@@ -91,8 +107,10 @@ export const backoffCeilingMs = (settings: OutboxSettings, attempt: number): num
  * change that causes it, then sent by `dispatchDue` with retries. A worker leases the rows it claims
  * (`next_attempt_ms` moves a lease ahead, `attempts` counts the claim) and talks to the outside world
  * outside any transaction; the row is finished only if it is still that worker's lease, so a worker
- * that stalls past its lease cannot overwrite the one that took over. Delivery is at least once; the
- * idempotency key makes it once in effect at the service.
+ * that stalls past its lease cannot overwrite the one that took over. Rows sent with nothing to run on
+ * completion (a handler without `onSent`, such as the SMS one) are finished together when their batch
+ * is done, in one statement, or each at once past half the lease. Delivery is at least
+ * once; the idempotency key makes it once in effect at the service.
  */
 export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
   effect: Effect.gen(function* () {
@@ -154,7 +172,8 @@ export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
 
     /**
      * Finishes a row if this worker still holds its lease; runs the completion in the same transaction.
-     * A completion without an effect (an SMS) is the UPDATE alone, which needs no transaction.
+     * A completion without an effect (an SMS) is the UPDATE alone, which needs no transaction; when
+     * sent, such rows are finished together at the end of their batch (`finishSent`).
      */
     const finish = <R>(
       message: OutboxMessage,
@@ -177,6 +196,25 @@ export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
       return completion === undefined ? finishRow : finishRow.pipe(sql.withTransaction, Effect.orDie)
     }
 
+    /**
+     * Finishes sent rows that have no completion effect, each if this worker still holds its lease, in
+     * one statement however many there are (each row keeps its own payload, result and time sent).
+     * Answers how many it finished; the rest had lost their lease.
+     */
+    const finishSent = (rows: ReadonlyArray<SentRow>): Effect.Effect<number> => {
+      const only = rows[0]
+      if (only === undefined) return Effect.succeed(0)
+      if (rows.length === 1) {
+        return Effect.map(finish(only.message, "sent", { result: only.result, error: null, completion: { payload: only.payload } }), (won) => (won ? 1 : 0))
+      }
+      const byId = (value: (row: SentRow) => Fragment) => sql`CASE id ${sql.join(" ", false)(rows.map((row) => sql`WHEN ${row.message.id} THEN ${value(row)}`))} END`
+      return sql`
+        UPDATE outbox SET state = 'sent', payload = ${byId((row) => sql`${row.payload}`)}, result = ${byId((row) => sql`${row.result}`)},
+          last_error = NULL, sent_at_ms = ${byId((row) => sql`CAST(${row.sentAtMs} AS BIGINT)`)}
+        WHERE state = 'pending' AND ${sql.or(rows.map((row) => sql`(id = ${row.message.id} AND attempts = ${row.message.attempts})`))}
+        RETURNING id`.pipe(Effect.orDie, Effect.map((finished) => finished.length))
+    }
+
     const scheduleRetry = (message: OutboxMessage, error: string) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
@@ -190,8 +228,11 @@ export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
         return updated.length > 0
       })
 
-    const deliver = <R>(message: OutboxMessage, handler: OutboxHandler<R>): Effect.Effect<RowOutcome, never, R> =>
+    const deliver = <R>(message: OutboxMessage, handler: OutboxHandler<R>, batch: SentBatch): Effect.Effect<RowOutcome | "batched", never, R> =>
       Effect.gen(function* () {
+        // Past half the lease, rows sent are finished at once, as they would be without a batch.
+        const lateInLease = Effect.map(Clock.currentTimeMillis, (now) => now - batch.claimedAtMs >= settings.leaseMs / 2)
+        if (batch.rows.length > 0 && (yield* lateInLease)) yield* batch.flush
         const delivery: OutboxDelivery = { id: message.id, kind: message.kind, idempotencyKey: message.idempotencyKey, attempt: message.attempts }
         const outcome = yield* handler.send(message.payload, delivery).pipe(
           Effect.timeoutTo({
@@ -204,6 +245,12 @@ export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
           Effect.map(finish(message, "dead", { result: null, error, completion: handler.giveUp(message.payload, error, delivery) }), (won): RowOutcome => (won ? "dead" : "leaseLost"))
         switch (outcome._tag) {
           case "Sent": {
+            if (outcome.completion.effect === undefined) {
+              // Finished with the batch's other such rows, in one statement.
+              batch.rows.push({ message, payload: outcome.completion.payload, result: outcome.result, sentAtMs: yield* Clock.currentTimeMillis })
+              if (yield* lateInLease) yield* batch.flush
+              return "batched"
+            }
             const won = yield* finish(message, "sent", { result: outcome.result, error: null, completion: outcome.completion })
             return won ? "sent" : "leaseLost"
           }
@@ -230,18 +277,41 @@ export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
         const concurrency = Math.min(Math.max(1, Math.floor(options.concurrency ?? 1)), settings.concurrencyMax)
         const summary = { claimed: 0, sent: 0, retried: 0, dead: 0, leaseLost: 0, failed: 0 }
         if (kinds.length === 0) return summary
+        const claimedAtMs = yield* Clock.currentTimeMillis
         const messages = yield* claim(kinds, limit)
         summary.claimed = messages.length
+        const batch: SentBatch = {
+          claimedAtMs,
+          rows: [],
+          flush: Effect.suspend(() => {
+            // Taken before the statement runs: sends still in flight add to a fresh list.
+            const rows = batch.rows.splice(0)
+            return finishSent(rows).pipe(
+              Effect.map((won) => {
+                summary.sent += won
+                summary.leaseLost += rows.length - won
+              }),
+              // As for one row: the rows stay leased and come due again when the lease ends.
+              Effect.catchAllDefect((defect) =>
+                Effect.zipRight(Effect.logError(`outbox: finishing ${rows.length} sent rows died`, defect), Effect.sync(() => void (summary.failed += rows.length)))
+              )
+            )
+          })
+        }
         const outcomes = yield* Effect.forEach(
           messages,
           (message) => {
             const handler = options.handlers[message.kind]
             // The claim asked only for kinds in the map.
-            return handler === undefined ? Effect.succeed<RowOutcome>("failed") : deliver(message, handler)
+            return handler === undefined ? Effect.succeed<RowOutcome>("failed") : deliver(message, handler, batch)
           },
           { concurrency }
+        ).pipe(
+          // Interrupted (the worker stops), what was sent is still finished: it is not sent again.
+          Effect.onInterrupt(() => batch.flush)
         )
-        for (const outcome of outcomes) summary[outcome] += 1
+        yield* batch.flush
+        for (const outcome of outcomes) if (outcome !== "batched") summary[outcome] += 1
         return summary
       }).pipe(traced("Outbox.dispatchDue"))
 
