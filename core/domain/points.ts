@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import { ParseResult, Schema } from "effect"
 
 /**
  * Money is integer points (1 point settles as 1 unit of the deployment's currency). Never a float.
@@ -24,17 +24,23 @@ export const points = (n: number): Points => Points.make(n)
  * (PostgreSQL's BIGINT through pg). Decodes to a safe integer number, refusing anything else, so a
  * row never smuggles a float or an overflow into the core.
  */
-export const DbInt = Schema.Union(
-  Schema.Int,
-  Schema.BigIntFromSelf.pipe(
-    Schema.filter((b) => (b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= BigInt(Number.MIN_SAFE_INTEGER)) || "integer out of safe range")
-  ),
-  Schema.NumberFromString.pipe(Schema.int())
-).pipe(
-  Schema.transform(Schema.Int, {
+const IntegerCell = Schema.declare(
+  (u: unknown): u is number | bigint | string => typeof u === "number" || typeof u === "bigint" || typeof u === "string",
+  { identifier: "IntegerCell", description: "a number, bigint or decimal string" }
+)
+
+export const DbInt = IntegerCell.pipe(
+  // One check rather than a union of refinements and a transformation (the same values accepted and
+  // refused): every integer column of every row read goes through it.
+  Schema.transformOrFail(Schema.Int, {
     strict: true,
-    decode: (v) => Number(v),
-    encode: (n) => n
+    decode: (v, _, ast) => {
+      const n = typeof v === "string" && v.trim() === "" ? Number.NaN : Number(v)
+      return Number.isSafeInteger(n) && (typeof v !== "bigint" || BigInt(n) === v)
+        ? ParseResult.succeed(n)
+        : ParseResult.fail(new ParseResult.Type(ast, v, `expected a safe integer (a number, bigint or decimal string), got ${typeof v === "string" ? JSON.stringify(v) : String(v)}`))
+    },
+    encode: (n) => ParseResult.succeed(n)
   })
 )
 
