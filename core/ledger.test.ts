@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Option, Random } from "effect"
 import * as fc from "fast-check"
-import { testStores } from "../adapters/store/testing.js"
+import { nativeTestLayer, testStores } from "../adapters/store/testing.js"
 import { Auditor } from "./audit.js"
 import { Account, AccountId } from "./domain/ledger.js"
 import { TransferId, UserId } from "./domain/ids.js"
@@ -21,12 +21,15 @@ const withUsers = Effect.gen(function* () {
   return ledger
 })
 
-for (const store of testStores) {
+// Native SQLite (better-sqlite3) too: the ledger benchmark runs on it, through the same client as sql.js.
+for (const store of [...testStores, { name: "native", layer: nativeTestLayer }]) {
   // Every property run builds fresh databases; on PostgreSQL that is a migrated schema each, so fewer
   // runs there (the SQL is the same; sql.js explores the input space, PostgreSQL its concurrency).
   const runs = (n: number) => ({ fastCheck: { numRuns: store.name === "postgres" ? Math.ceil(n / 4) : n }, timeout: 120_000 })
+  // Tracing off, as the server, the simulator and the benchmarks run: the hot statements then go
+  // straight to the transaction's connection (compiled-statement.ts). One test below runs with it on.
   const run = <A, E>(effect: Effect.Effect<A, E, Ledger | Auditor | SqlClient.SqlClient>) =>
-    effect.pipe(Effect.provide(Ledger.Default), Effect.provide(Auditor.Default), Effect.provide(store.layer))
+    effect.pipe(Effect.provide(Ledger.Default), Effect.provide(Auditor.Default), Effect.provide(store.layer), Effect.withTracerEnabled(false))
 
   describe(`Ledger on ${store.name}`, () => {
     it.effect("a posted grant moves points from the issuer, which may go negative", () =>
@@ -54,32 +57,39 @@ for (const store of testStores) {
         })
       ))
 
-    it.effect("inside a caller's transaction a refused transfer or resolution leaves no trace, and the caller goes on", () =>
-      run(
-        Effect.gen(function* () {
-          const ledger = yield* withUsers
-          const sql = yield* SqlClient.SqlClient
-          yield* ledger.transfer({ id: tid("p1"), debit: alice, credit: bob, amount: 100, pending: true, code: "order" })
-          yield* ledger.post({ id: tid("p1:post"), pendingId: tid("p1") })
-          const before = yield* snapshotTables
-          const outcomes = yield* sql.withTransaction(
-            Effect.gen(function* () {
-              // The credit row would move, the debit's floor refuses: the credit must be taken back.
-              const floor = yield* Effect.either(ledger.transfer({ id: tid("t1"), debit: alice, credit: bob, amount: 5000, code: "order" }))
-              // Both rows move, then the id is found taken by another body: both taken back.
-              const conflict = yield* Effect.either(ledger.transfer({ id: tid("g1"), debit: alice, credit: bob, amount: 10, code: "order" }))
-              // Already posted: a void after it is refused, the settlement undone.
-              const resolved = yield* Effect.either(ledger.void({ id: tid("p1:void"), pendingId: tid("p1") }))
-              const tagOf = (outcome: Either.Either<unknown, { readonly _tag: string }>) => (Either.isLeft(outcome) ? outcome.left._tag : "ok")
-              return [tagOf(floor), tagOf(conflict), tagOf(resolved)]
-            })
-          )
-          expect(outcomes).toEqual(["InsufficientFunds", "TransferConflict", "PendingAlreadyResolved"])
-          expect(yield* snapshotTables).toEqual(before)
-          yield* sql.withTransaction(ledger.transfer({ id: tid("t2"), debit: alice, credit: bob, amount: 50, code: "order" }))
-          expect((yield* ledger.balance(bob)).posted).toBe(150)
-        })
-      ))
+    // Tracing on: the statements go through sql.unsafe with their spans (compiled-statement.ts).
+    for (const tracing of [false, true]) {
+      it.effect(`inside a caller's transaction a refused transfer or resolution leaves no trace, and the caller goes on (tracing ${tracing ? "on" : "off"})`, () =>
+        run(
+          Effect.gen(function* () {
+            const ledger = yield* withUsers
+            const sql = yield* SqlClient.SqlClient
+            yield* ledger.transfer({ id: tid("p1"), debit: alice, credit: bob, amount: 100, pending: true, code: "order" })
+            yield* ledger.post({ id: tid("p1:post"), pendingId: tid("p1") })
+            const before = yield* snapshotTables
+            const outcomes = yield* sql.withTransaction(
+              Effect.gen(function* () {
+                // The credit row would move, the debit's floor refuses: the credit must be taken back.
+                const floor = yield* Effect.either(ledger.transfer({ id: tid("t1"), debit: alice, credit: bob, amount: 5000, code: "order" }))
+                // Both rows move, then the id is found taken by another body: both taken back.
+                const conflict = yield* Effect.either(ledger.transfer({ id: tid("g1"), debit: alice, credit: bob, amount: 10, code: "order" }))
+                // Only the debit row exists and moves: taken back; only the credit row exists: likewise.
+                const nobody = Account.user(UserId.make("usr_nobody"))
+                const noCredit = yield* Effect.either(ledger.transfer({ id: tid("t3"), debit: alice, credit: nobody, amount: 10, code: "order" }))
+                const noDebit = yield* Effect.either(ledger.transfer({ id: tid("t4"), debit: nobody, credit: bob, amount: 10, code: "order" }))
+                // Already posted: a void after it is refused, the settlement undone.
+                const resolved = yield* Effect.either(ledger.void({ id: tid("p1:void"), pendingId: tid("p1") }))
+                const tagOf = (outcome: Either.Either<unknown, { readonly _tag: string }>) => (Either.isLeft(outcome) ? outcome.left._tag : "ok")
+                return [tagOf(floor), tagOf(conflict), tagOf(noCredit), tagOf(noDebit), tagOf(resolved)]
+              })
+            )
+            expect(outcomes).toEqual(["InsufficientFunds", "TransferConflict", "AccountNotFound", "AccountNotFound", "PendingAlreadyResolved"])
+            expect(yield* snapshotTables).toEqual(before)
+            yield* sql.withTransaction(ledger.transfer({ id: tid("t2"), debit: alice, credit: bob, amount: 50, code: "order" }))
+            expect((yield* ledger.balance(bob)).posted).toBe(150)
+          }).pipe(Effect.withTracerEnabled(tracing))
+        ))
+    }
 
     it.effect("void releases a pending transfer and changes no posted balance", () =>
       run(

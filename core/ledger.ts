@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
-import { Clock, Data, Effect, Either, Option, Schema } from "effect"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Clock, Context, Data, Effect, Either, FiberRef, Option, Schema } from "effect"
 import {
   AccountId,
   AccountKindConflict,
@@ -23,6 +24,7 @@ import {
   type TransferFlag
 } from "./domain/ledger.js"
 import type { TransferId } from "./domain/ids.js"
+import { compileStatement } from "./compiled-statement.js"
 import { inTransactionOr } from "./in-transaction.js"
 import { traced } from "./traced.js"
 
@@ -121,33 +123,38 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
      * for the other. SQLite has a single writer: nothing to do, and no statement spent.
      */
     const lockAccounts = sql.onDialectOrElse({
-      pg: () => (a: AccountId, b: AccountId) => Effect.asVoid(Effect.orDie(sql`SELECT id FROM ledger_accounts WHERE id IN (${a}, ${b}) ORDER BY id FOR UPDATE`)),
+      pg: () => compileStatement(sql, (p) => sql`SELECT id FROM ledger_accounts WHERE id IN (${p(0)}, ${p(1)}) ORDER BY id FOR UPDATE`),
       orElse: () => undefined
     })
-    const lockedFirst = <A, E>(a: AccountId, b: AccountId, update: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    const lockedFirst = <A, E>(a: AccountId, b: AccountId, update: Effect.Effect<A, E>): Effect.Effect<A, E | SqlError> =>
       lockAccounts === undefined ? update : Effect.zipRight(lockAccounts(a, b), update)
 
     /**
      * Debits one account and credits another in ONE statement (statements are the hot path's cost).
-     * Both rows come back only if both exist and the debit kept the floor; the floor is checked by
-     * the UPDATE itself, so concurrent debits can never overdraw. Answers the ids of the rows it
-     * changed: fewer than two means refused, and the caller undoes or rolls back.
+     * Both rows change only if both exist and the debit kept the floor; the floor is checked by the
+     * UPDATE itself, so concurrent debits can never overdraw. Answers how many rows it changed (no
+     * RETURNING: on SQLite that costs a temporary table per statement): fewer than two means refused,
+     * and the caller undoes (`refusal`) or rolls back.
      */
-    const applyMove = (debit: AccountId, credit: AccountId, phase: "posted" | "pending", amount: number) => {
+    const moveStatement = (phase: "posted" | "pending") => {
       const debits = sql.literal(`debits_${phase}`)
       const credits = sql.literal(`credits_${phase}`)
-      const delta = sql`CAST(${amount} AS BIGINT)`
-      return lockedFirst(debit, credit, sql<{ readonly id: string }>`
+      return compileStatement(sql, (p) => {
+        const [debit, credit, delta] = [p(0), p(1), sql`CAST(${p(2)} AS BIGINT)`]
+        return sql<{ readonly id: string }>`
         UPDATE ledger_accounts SET
           ${debits} = ${debits} + CASE WHEN id = ${debit} THEN ${delta} ELSE 0 END,
           ${credits} = ${credits} + CASE WHEN id = ${credit} THEN ${delta} ELSE 0 END
         WHERE id IN (${debit}, ${credit})
-          AND (id <> ${debit} OR floor_zero = 0 OR credits_posted - debits_posted - debits_pending >= ${delta})
-        RETURNING id`.pipe(Effect.orDie))
+          AND (id <> ${debit} OR floor_zero = 0 OR credits_posted - debits_posted - debits_pending >= ${delta})`
+      })
     }
+    const moves = { posted: moveStatement("posted"), pending: moveStatement("pending") }
+    const applyMove = (debit: AccountId, credit: AccountId, phase: "posted" | "pending", amount: number): Effect.Effect<number, SqlError> =>
+      lockedFirst(debit, credit, moves[phase].changes(debit, credit, amount))
 
-    /** Takes back exactly what `applyMove` did to the rows it reported (no floor: it only restores). */
-    const undoMove = (moved: ReadonlyArray<{ readonly id: string }>, debit: AccountId, credit: AccountId, phase: "posted" | "pending", amount: number) => {
+    /** Takes back exactly what `applyMove` did to the rows named (no floor: it only restores). */
+    const undoMove = (moved: ReadonlyArray<AccountId>, debit: AccountId, credit: AccountId, phase: "posted" | "pending", amount: number) => {
       const debits = sql.literal(`debits_${phase}`)
       const credits = sql.literal(`credits_${phase}`)
       const delta = sql`CAST(${amount} AS BIGINT)`
@@ -155,52 +162,54 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
         UPDATE ledger_accounts SET
           ${debits} = ${debits} - CASE WHEN id = ${debit} THEN ${delta} ELSE 0 END,
           ${credits} = ${credits} - CASE WHEN id = ${credit} THEN ${delta} ELSE 0 END
-        WHERE id IN ${sql.in(moved.map((row) => row.id))}`.pipe(Effect.orDie, Effect.asVoid)
+        WHERE id IN ${sql.in(moved)}`.pipe(Effect.orDie, Effect.asVoid)
     }
 
-    /** Why a move was refused: a missing account, or the debit's floor. */
-    const refusalOf = (debit: AccountId, credit: AccountId, amount: number) =>
+    /**
+     * Why a move that changed fewer than two rows was refused: a missing account, or the debit's
+     * floor. With `undo`, the one row it did change is taken back first (joined to a caller's
+     * transaction there is no rollback to do it). Which row that was follows from the accounts: the
+     * credit row has no condition, so with both accounts there the debit's floor refused and the
+     * credit moved; with one missing, the other moved.
+     */
+    const refusal = (changed: number, debit: AccountId, credit: AccountId, phase: "posted" | "pending", amount: number, undo: boolean) =>
       Effect.gen(function* () {
-        for (const account of [debit, credit]) {
-          const found = yield* findAccount(account)
-          if (Option.isNone(found)) return new AccountNotFound({ account })
-        }
-        const row = Option.getOrThrow(yield* findAccount(debit))
+        const debitRow = yield* findAccount(debit)
+        const creditRow = yield* findAccount(credit)
+        if (undo && changed === 1) yield* undoMove([Option.isSome(debitRow) && Option.isNone(creditRow) ? debit : credit], debit, credit, phase, amount)
+        if (Option.isNone(debitRow)) return new AccountNotFound({ account: debit })
+        if (Option.isNone(creditRow)) return new AccountNotFound({ account: credit })
+        const row = debitRow.value
         const available = row.credits_posted - row.debits_posted - row.debits_pending
         return new InsufficientFunds({ account: debit, available, requested: amount })
       })
-
-    const move = (debit: AccountId, credit: AccountId, phase: "posted" | "pending", amount: number) =>
-      Effect.flatMap(applyMove(debit, credit, phase, amount), (updated) =>
-        // Refused: the transaction rolls back whichever row was updated.
-        updated.length === 2 ? Effect.void : Effect.flatMap(refusalOf(debit, credit, amount), Effect.fail)
-      )
 
     /**
      * Post or void in one statement over both rows, like `applyMove`: pending counters go down and, for
      * a post, posted counters go up. No floor: it was checked when the pending transfer was made.
      */
-    const settlePending = (debit: AccountId, credit: AccountId, amount: number, post: boolean) => {
-      const delta = sql`CAST(${amount} AS BIGINT)`
-      const posted = sql`CAST(${post ? amount : 0} AS BIGINT)`
-      return lockedFirst(debit, credit, sql`
+    const settleStatement = compileStatement(sql, (p) => {
+      const [debit, credit, delta, posted] = [p(0), p(1), sql`CAST(${p(2)} AS BIGINT)`, sql`CAST(${p(3)} AS BIGINT)`]
+      return sql`
         UPDATE ledger_accounts SET
           debits_pending = debits_pending - CASE WHEN id = ${debit} THEN ${delta} ELSE 0 END,
           debits_posted = debits_posted + CASE WHEN id = ${debit} THEN ${posted} ELSE 0 END,
           credits_pending = credits_pending - CASE WHEN id = ${credit} THEN ${delta} ELSE 0 END,
           credits_posted = credits_posted + CASE WHEN id = ${credit} THEN ${posted} ELSE 0 END
-        WHERE id IN (${debit}, ${credit})`.pipe(Effect.orDie, Effect.asVoid))
-    }
+        WHERE id IN (${debit}, ${credit})`
+    })
+    const settlePending = (debit: AccountId, credit: AccountId, amount: number, post: boolean) =>
+      lockedFirst(debit, credit, settleStatement(debit, credit, amount, post ? amount : 0)).pipe(Effect.orDie, Effect.asVoid)
 
-    const insertTransfer = (id: TransferId, debit: AccountId, credit: AccountId, amount: number, flag: TransferFlag, state: string, pendingId: TransferId | null, code: TransferCode, ref: string | null, now: number) =>
-      sql`
+    const insertStatement = compileStatement(sql, (p) => sql`
         INSERT INTO ledger_transfers (id, debit_account, credit_account, amount, flag, state, pending_id, code, ref, created_at_ms)
-        VALUES (${id}, ${debit}, ${credit}, ${amount}, ${flag}, ${state}, ${pendingId}, ${code}, ${ref}, ${now})
-        ON CONFLICT (id) DO NOTHING
-        RETURNING id`.pipe(
-        Effect.orDie,
-        Effect.flatMap((rows) => (rows.length > 0 ? Effect.void : Effect.fail(new Replay())))
-      )
+        VALUES (${p(0)}, ${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)})
+        ON CONFLICT (id) DO NOTHING`)
+    /** The idempotent insert: fails with `Replay` when the id is taken (the insert changed no row). */
+    const tryInsert = (id: TransferId, debit: AccountId, credit: AccountId, amount: number, flag: TransferFlag, state: string, pendingId: TransferId | null, code: TransferCode, ref: string | null, now: number): Effect.Effect<void, Replay | SqlError> =>
+      Effect.flatMap(insertStatement.changes(id, debit, credit, amount, flag, state, pendingId, code, ref, now), (changed) => (changed > 0 ? Effect.void : Effect.fail(new Replay())))
+    const insertTransfer = (id: TransferId, debit: AccountId, credit: AccountId, amount: number, flag: TransferFlag, state: string, pendingId: TransferId | null, code: TransferCode, ref: string | null, now: number): Effect.Effect<void, Replay> =>
+      Effect.catchTag(tryInsert(id, debit, credit, amount, flag, state, pendingId, code, ref, now), "SqlError", Effect.die)
 
     /** The answer to a replayed id: the stored transfer if the bodies agree, a conflict if not. */
     const replayed = <E>(id: TransferId, original: E, expected: (stored: Transfer) => string): Effect.Effect<Transfer, E | TransferConflict> =>
@@ -235,35 +244,33 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
       const { flag, ref, phase, expected } = bodyOf(request)
       const refused = invalid(request)
       if (refused !== undefined) return Effect.fail(refused)
-      const write = Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        yield* move(debit, credit, phase, amount)
-        yield* insertTransfer(id, debit, credit, amount, flag, flag, null, code, ref, now)
-        return made(request, flag, ref, now)
-      })
-      // Inside the caller's transaction, no savepoint: a refusal takes back by hand the one row it
-      // may have moved (as `transferBatch` does), so it leaves no trace and the caller may go on.
-      const joined = Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        const updated = yield* applyMove(debit, credit, phase, amount)
-        if (updated.length < 2) {
-          if (updated.length === 1) yield* undoMove(updated, debit, credit, phase, amount)
-          return yield* Effect.flatMap(refusalOf(debit, credit, amount), Effect.fail)
-        }
-        yield* insertTransfer(id, debit, credit, amount, flag, flag, null, code, ref, now).pipe(
-          Effect.tapError(() => undoMove(updated, debit, credit, phase, amount))
+      /**
+       * The move, then the idempotent insert: two statements. In a transaction of its own a refusal
+       * is rolled back; inside the caller's (`joined`), with no savepoint, it takes back by hand the
+       * row it may have moved (as `transferBatch` does), so it leaves no trace and the caller may go
+       * on. Written with `flatMap` rather than `Effect.gen`: this is the ledger's hottest path.
+       */
+      const write = (joined: boolean): Effect.Effect<Transfer, TransferError | Replay | SqlError> =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.flatMap(applyMove(debit, credit, phase, amount), (changed): Effect.Effect<Transfer, TransferError | Replay | SqlError> => {
+            if (changed < 2) return Effect.flatMap(refusal(changed, debit, credit, phase, amount, joined), Effect.fail)
+            const inserted = Effect.as(tryInsert(id, debit, credit, amount, flag, flag, null, code, ref, now), made(request, flag, ref, now))
+            return joined ? Effect.tapError(inserted, () => undoMove([debit, credit], debit, credit, phase, amount)) : inserted
+          })
         )
-        return made(request, flag, ref, now)
-      })
-      return inTransactionOr(sql, joined, write).pipe(
-        Effect.catchTag("SqlError", (error) => Effect.die(error)),
+      return Effect.withFiberRuntime<Transfer, TransferError | Replay | SqlError>((fiber) => {
+        const body = Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)._tag === "Some" ? write(true) : sql.withTransaction(write(false))
+        return fiber.getFiberRef(FiberRef.currentTracerEnabled)
+          ? Effect.withSpan(body, "Ledger.transfer", { attributes: { code }, captureStackTrace: false })
+          : body
+      }).pipe(
         // A failure may be the replay of a transfer that succeeded before; the first result wins.
         Effect.catchTags({
+          SqlError: (error: SqlError) => Effect.die(error),
           Replay: (replay: Replay) => replayed(id, replay, expected).pipe(Effect.catchTag("Replay", (e) => Effect.die(e))),
           InsufficientFunds: (error: InsufficientFunds) => replayed(id, error, expected),
           AccountNotFound: (error: AccountNotFound) => replayed(id, error, expected)
-        }),
-        traced("Ledger.transfer", { attributes: { code } })
+        })
       )
     }
 
@@ -284,16 +291,13 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
           if (refused !== undefined) return Either.left(refused)
           const { amount, credit, debit, id, code } = request
           const { flag, ref, phase, expected } = bodyOf(request)
-          const updated = yield* applyMove(debit, credit, phase, amount)
+          const changed = yield* Effect.orDie(applyMove(debit, credit, phase, amount))
           const answer = (original: TransferError) => Effect.either(replayed(id, original, expected))
-          if (updated.length < 2) {
-            // No savepoint per transfer: undo the one row that moved, by hand.
-            if (updated.length === 1) yield* undoMove(updated, debit, credit, phase, amount)
-            return yield* answer(yield* refusalOf(debit, credit, amount))
-          }
+          // No savepoint per transfer: a refusal undoes the one row that moved, by hand.
+          if (changed < 2) return yield* answer(yield* refusal(changed, debit, credit, phase, amount, true))
           const inserted = yield* Effect.either(insertTransfer(id, debit, credit, amount, flag, flag, null, code, ref, now))
           if (Either.isLeft(inserted)) {
-            yield* undoMove(updated, debit, credit, phase, amount)
+            yield* undoMove([debit, credit], debit, credit, phase, amount)
             return yield* answer(new InvalidTransfer({ reason: `transfer ${id} vanished during its replay check` }))
           }
           return Either.right(made(request, flag, ref, now))

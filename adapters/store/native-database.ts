@@ -43,13 +43,13 @@ export class NativeDatabase implements SqliteConnection {
   }
 
   query(sql: string, params: ReadonlyArray<SqlValue>): Array<Record<string, CellValue>> {
-    return this.run(sql, params, (statement, values) =>
+    return this.withStatement(sql, params, (statement, values) =>
       statement.reader ? (statement.all(...values) as Array<Record<string, CellValue>>) : (statement.run(...values), [])
     )
   }
 
   values(sql: string, params: ReadonlyArray<SqlValue>): Array<Array<CellValue>> {
-    return this.run(sql, params, (statement, values) => {
+    return this.withStatement(sql, params, (statement, values) => {
       if (!statement.reader) {
         statement.run(...values)
         return []
@@ -61,6 +61,10 @@ export class NativeDatabase implements SqliteConnection {
         statement.raw(false)
       }
     })
+  }
+
+  run(sql: string, params: ReadonlyArray<SqlValue>): number {
+    return this.withStatement(sql, params, (statement, values) => statement.run(...values).changes)
   }
 
   exec(sql: string): void {
@@ -84,7 +88,7 @@ export class NativeDatabase implements SqliteConnection {
     this.db.close()
   }
 
-  private run<A>(sql: string, params: ReadonlyArray<SqlValue>, use: (statement: Database.Statement, values: ReadonlyArray<SqlValue | Buffer>) => A): A {
+  private withStatement<A>(sql: string, params: ReadonlyArray<SqlValue>, use: (statement: Database.Statement, values: ReadonlyArray<SqlValue | Buffer>) => A): A {
     this.observer?.(sql, params)
     try {
       return use(this.prepare(sql), bindable(params))

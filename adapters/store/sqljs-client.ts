@@ -2,7 +2,7 @@ import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient, Statement } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
-import { Cause, Context, Effect, Exit, FiberRef, Layer, Option, Scope } from "effect"
+import { Context, Effect, Exit, FiberRef, Layer, Option, Scope } from "effect"
 import { asSqlError, defaultPragmas, type SqliteConnection, SqljsDatabase } from "./sqljs-database.js"
 import { loadSqlJs } from "./sqljs-runtime.js"
 import { type CommitLog, Session } from "./sqljs-session.js"
@@ -137,25 +137,29 @@ export const make = <D extends SqliteConnection = SqljsDatabase>(
               )
             )
           }
-          return Effect.gen(function* () {
-            const failure = log?.failure()
-            if (failure !== undefined) return yield* Effect.fail(failure)
-            const timings = yield* CurrentStoreTimings
-            yield* timed(timings, "lockWaitMs", restore(lock.take(1)))
-            const session = new Session(db, log, true, timings)
-            const exit = yield* Effect.exit(
-              Effect.zipRight(
-                session.executeUnprepared("BEGIN", [], undefined),
-                withConnection(restore(effect), [session, 0])
-              )
-            )
-            const ended = yield* Effect.exit(session.executeUnprepared(Exit.isSuccess(exit) ? "COMMIT" : "ROLLBACK", [], undefined))
-            session.release()
-            yield* lock.release(1)
-            if (log !== undefined) yield* timed(timings, "durableWaitMs", log.awaitDurable(session.seenSeq))
-            if (Exit.isFailure(ended) && Exit.isSuccess(exit)) return yield* Effect.die(Cause.squash(ended.cause))
-            return yield* exit
-          })
+          // flatMap over synchronous BEGIN/COMMIT rather than Effect.gen and an Effect.exit per control
+          // statement: every transaction pays this, and the ledger's one-transfer transactions are
+          // short enough for it to show.
+          const failure = log?.failure()
+          if (failure !== undefined) return Effect.fail(failure)
+          return Effect.flatMap(CurrentStoreTimings, (timings) =>
+            Effect.flatMap(timed(timings, "lockWaitMs", restore(lock.take(1))), () => {
+              const session = new Session(db, log, true, timings)
+              const begun = session.control("BEGIN")
+              const body: Effect.Effect<Exit.Exit<A, E | SqlError>, never, R> = begun === undefined
+                ? Effect.exit(withConnection(restore(effect), [session, 0]))
+                : Effect.succeed(Exit.fail(begun))
+              return Effect.flatMap(body, (exit) => {
+                const ended = session.control(Exit.isSuccess(exit) ? "COMMIT" : "ROLLBACK")
+                session.release()
+                // A failed COMMIT is a defect; a failed ROLLBACK after a failure leaves that failure.
+                const result: Effect.Effect<A, E | SqlError> = ended !== undefined && Exit.isSuccess(exit) ? Effect.die(ended) : exit
+                return log === undefined
+                  ? Effect.zipRight(lock.release(1), result)
+                  : Effect.zipRight(lock.release(1), Effect.zipRight(timed(timings, "durableWaitMs", log.awaitDurable(session.seenSeq)), result))
+              })
+            })
+          )
         })
       )
 

@@ -93,6 +93,11 @@ export interface SqliteConnection {
   query(sql: string, params: ReadonlyArray<SqlValue>): Array<Record<string, CellValue>>
   /** Runs one statement; rows come back as arrays in column order. */
   values(sql: string, params: ReadonlyArray<SqlValue>): Array<Array<CellValue>>
+  /**
+   * Runs one statement, reading and dropping any rows, and answers how many rows it changed (SQLite's
+   * changes(); meaningful for INSERT, UPDATE and DELETE only).
+   */
+  run(sql: string, params: ReadonlyArray<SqlValue>): number
   /** Runs SQL that may hold several statements and no parameters (pragmas, scripts). */
   exec(sql: string): void
   /** The database as SQLite file bytes. */
@@ -172,6 +177,16 @@ export class SqljsDatabase implements SqliteConnection {
       const rows: Array<Array<CellValue>> = []
       while (statement.step()) rows.push(readCells(statement))
       return rows
+    })
+  }
+
+  /** Runs one statement, reading and dropping any rows; answers the rows it changed. */
+  run(sql: string, params: ReadonlyArray<SqlValue>): number {
+    return this.withStatement(sql, params, (statement) => {
+      while (statement.step()) {
+        // Rows of a RETURNING clause or a query: not wanted here.
+      }
+      return this.db.getRowsModified()
     })
   }
 

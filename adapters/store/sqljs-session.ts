@@ -89,6 +89,14 @@ export const nondeterminism = (sql: string): string | undefined => {
     : `${found[0].trim()} makes this statement give a different result when the journal replays it; compute the value in the application (Clock, the id generator) and pass it as a parameter`
 }
 
+/** What a statement's run answers: rows as objects, rows as arrays, or the count of rows changed. */
+const enum Mode {
+  Rows,
+  Values,
+  Changes
+}
+type Result = Array<Record<string, CellValue>> | Array<Array<CellValue>> | number
+
 /** What `Session.run` needs to know of a statement, which depends on its text alone. */
 interface Classified {
   readonly control: Control | undefined
@@ -139,32 +147,57 @@ export class Session implements Connection {
     if (this.log !== undefined) this.seenSeq = this.log.appendedSeq()
   }
 
+  // Each statement runs synchronously: a plain try/catch rather than `Effect.try` and a closure per
+  // call (statements are the store's hot path).
   readonly execute = (
     sql: string,
     params: ReadonlyArray<unknown>,
     transformRows: (<A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
-  ): Effect.Effect<ReadonlyArray<Record<string, CellValue>>, SqlError> =>
-    Effect.try({
-      try: () => {
-        const rows = this.run(sql, params, (values) => this.db.query(sql, values))
-        return transformRows === undefined ? rows : transformRows(rows)
-      },
-      catch: (cause) => asSqlError(cause, sql)
-    })
+  ): Effect.Effect<ReadonlyArray<Record<string, CellValue>>, SqlError> => {
+    try {
+      const rows = this.run(sql, params, Mode.Rows) as Array<Record<string, CellValue>>
+      return Effect.succeed(transformRows === undefined ? rows : transformRows(rows))
+    } catch (cause) {
+      return Effect.fail(asSqlError(cause, sql))
+    }
+  }
 
-  readonly executeRaw = (sql: string, params: ReadonlyArray<unknown>): Effect.Effect<unknown, SqlError> =>
-    this.execute(sql, params, undefined)
+  /**
+   * Answers `{ changes }`: how many rows a data change (INSERT, UPDATE, DELETE) changed, as SQLite's
+   * changes() counts them; 0 for any other statement, whose rows (if any) are read and dropped. Lets a
+   * write whose caller only needs that count do without `RETURNING`, which SQLite pays for with a
+   * temporary table per statement.
+   */
+  readonly executeRaw = (sql: string, params: ReadonlyArray<unknown>): Effect.Effect<{ readonly changes: number }, SqlError> => {
+    try {
+      return Effect.succeed({ changes: this.run(sql, params, Mode.Changes) as number })
+    } catch (cause) {
+      return Effect.fail(asSqlError(cause, sql))
+    }
+  }
 
   readonly executeUnprepared = this.execute
+
+  /** Runs a statement with no parameters whose rows are not wanted (BEGIN, COMMIT): the error, if any. */
+  control(sql: string): SqlError | undefined {
+    try {
+      this.run(sql, [], Mode.Changes)
+      return undefined
+    } catch (cause) {
+      return asSqlError(cause, sql)
+    }
+  }
 
   readonly executeValues = (
     sql: string,
     params: ReadonlyArray<unknown>
-  ): Effect.Effect<ReadonlyArray<ReadonlyArray<CellValue>>, SqlError> =>
-    Effect.try({
-      try: () => this.run(sql, params, (values) => this.db.values(sql, values)),
-      catch: (cause) => asSqlError(cause, sql)
-    })
+  ): Effect.Effect<ReadonlyArray<ReadonlyArray<CellValue>>, SqlError> => {
+    try {
+      return Effect.succeed(this.run(sql, params, Mode.Values) as Array<Array<CellValue>>)
+    } catch (cause) {
+      return Effect.fail(asSqlError(cause, sql))
+    }
+  }
 
   // sql.js steps synchronously, so a "stream" is the whole result read under the lock; bounded by memory
   // like any query result here.
@@ -176,20 +209,33 @@ export class Session implements Connection {
     Stream.fromIterableEffect(this.execute(sql, params, transformRows))
 
   /** Runs one statement (timed into the session's account, if any). Throws SqlError. */
-  private run<A>(sql: string, params: ReadonlyArray<unknown>, execute: (values: Array<SqlValue>) => A): A {
+  private run(sql: string, params: ReadonlyArray<unknown>, mode: Mode): Result {
     const timings = this.timings
-    if (timings === undefined) return this.runLogged(sql, params, execute)
+    if (timings === undefined) return this.runLogged(sql, params, mode)
     const startedMs = performance.now()
     try {
-      return this.runLogged(sql, params, execute)
+      return this.runLogged(sql, params, mode)
     } finally {
       timings.statements++
       timings.statementsMs += performance.now() - startedMs
     }
   }
 
+  private engine(mode: Mode, sql: string, values: ReadonlyArray<SqlValue>, write: boolean): Result {
+    switch (mode) {
+      case Mode.Rows:
+        return this.db.query(sql, values)
+      case Mode.Values:
+        return this.db.values(sql, values)
+      case Mode.Changes: {
+        const changes = this.db.run(sql, values)
+        return write ? changes : 0
+      }
+    }
+  }
+
   /** Runs one statement and keeps the journal's view of the transaction in step. Throws SqlError. */
-  private runLogged<A>(sql: string, params: ReadonlyArray<unknown>, execute: (values: Array<SqlValue>) => A): A {
+  private runLogged(sql: string, params: ReadonlyArray<unknown>, mode: Mode): Result {
     if (this.released) throw sqlError(sql, new Error("connection used after its lock was released"))
     let values: Array<SqlValue>
     try {
@@ -199,18 +245,18 @@ export class Session implements Connection {
     }
     const { control, write, refusal } = classify(sql)
     if (control === undefined) {
-      if (!write) return execute(values)
+      if (!write) return this.engine(mode, sql, values, write)
       if (refusal !== undefined) throw sqlError(sql, new Error(refusal))
-      if (this.log === undefined) return execute(values)
+      if (this.log === undefined) return this.engine(mode, sql, values, write)
       const statement = { sql, params: values }
       if (this.writes !== undefined) {
-        const result = execute(values)
+        const result = this.engine(mode, sql, values, write)
         this.writes.push(statement)
         return result
       }
       // Outside a transaction the statement commits as it runs: prepare its record first.
       const record = this.prepare(this.log, sql, [statement])
-      const result = execute(values)
+      const result = this.engine(mode, sql, values, write)
       this.log.append(record)
       return result
     }
@@ -223,9 +269,9 @@ export class Session implements Connection {
     const record = control._tag === "Commit" && this.log !== undefined && this.writes !== undefined && this.writes.length > 0
       ? this.prepareOrAbandon(this.log, sql, this.writes)
       : undefined
-    let result: A
+    let result: Result
     try {
-      result = execute(values)
+      result = this.engine(mode, sql, values, write)
     } catch (cause) {
       // A failed COMMIT (e.g. a deferred foreign key) leaves SQLite's transaction open; end it so the
       // next holder of the lock starts clean.

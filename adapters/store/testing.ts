@@ -5,6 +5,7 @@ import { join } from "node:path"
 import type { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { runMigrations } from "./migrate.js"
+import * as NativeSqlite from "./native-sqlite.js"
 import * as PostgresStore from "./postgres.js"
 import * as SqljsClient from "./sqljs-client.js"
 
@@ -42,6 +43,12 @@ const migrated = <E>(store: Layer.Layer<SqlClient.SqlClient, E>): Layer.Layer<Sq
 
 /** A fresh in-memory sql.js database with the schema. */
 export const sqljsTestLayer: Layer.Layer<SqlClient.SqlClient> = migrated(SqljsClient.layer())
+
+/**
+ * A fresh in-memory native SQLite database (better-sqlite3) with the schema: not in `testStores`
+ * (it runs under the sql.js store's client), for the tests of the code the benchmarks run on it.
+ */
+export const nativeTestLayer: Layer.Layer<SqlClient.SqlClient> = migrated(NativeSqlite.layer())
 
 /** A fresh schema on the PostgreSQL database at `url`, migrated, dropped on release. */
 export const postgresTestLayer = (url: string): Layer.Layer<SqlClient.SqlClient> =>

@@ -27,6 +27,8 @@ export interface SqlFloor {
   readonly nativeMs: () => number
   /** Wall time spent replaying so far, to subtract from the benchmark's own. */
   readonly replayMs: () => number
+  /** CPU time (user + system) spent replaying so far, in microseconds, likewise. */
+  readonly replayCpuUs: () => number
   readonly close: () => void
 }
 
@@ -57,6 +59,7 @@ export const makeSqlFloor = async (): Promise<SqlFloor> => {
   let sqljsMs = 0
   let nativeMs = 0
   let replayMs = 0
+  let replayCpuUs = 0
 
   const replaySqljs = (entries: ReadonlyArray<Entry>): void => {
     for (const { sql, params, timed } of entries) {
@@ -90,9 +93,12 @@ export const makeSqlFloor = async (): Promise<SqlFloor> => {
 
   const flush = (): void => {
     const started = performance.now()
+    const cpuStarted = process.cpuUsage()
     replaySqljs(chunk)
     replayNative(chunk)
     chunk = []
+    const cpu = process.cpuUsage(cpuStarted)
+    replayCpuUs += cpu.user + cpu.system
     replayMs += performance.now() - started
   }
 
@@ -108,6 +114,7 @@ export const makeSqlFloor = async (): Promise<SqlFloor> => {
     sqljsMs: () => sqljsMs,
     nativeMs: () => nativeMs,
     replayMs: () => replayMs,
+    replayCpuUs: () => replayCpuUs,
     close: () => {
       shadow.close()
       native.close()
