@@ -5,9 +5,10 @@ import { CoreServicesLive } from "../core/services.js"
 import { runMigrations } from "../adapters/store/migrate.js"
 import * as SqljsClient from "../adapters/store/sqljs-client.js"
 import type { ProviderOffer } from "../core/ports/provider-gateway.js"
+import type { MerchantId } from "../core/domain/ids.js"
 import { servicesFrom, type Services } from "../sim/fleet-world.js"
 import { VirtualTime } from "../sim/virtual-time.js"
-import { DAY_MS, deployment } from "./deployment.js"
+import { DAY_MS, deployment, type DeploymentNames, deploymentNames } from "./deployment.js"
 
 /**
  * The deployment of `deployment.ts` registered through the core services as an operator would
@@ -16,13 +17,13 @@ import { DAY_MS, deployment } from "./deployment.js"
  * suite opens a fresh in-memory database from these bytes instead of migrating and registering again.
  */
 
-/** Each merchant's catalog, as its provider server describes it. */
-export const providerCatalogs = (): ReadonlyArray<{ readonly merchantId: (typeof deployment.merchants)[number]; readonly offers: ReadonlyArray<ProviderOffer> }> =>
-  deployment.merchants.map((merchantId, m) => {
+/** Each merchant's catalog, as its provider server describes it (in the names of a run: `names`). */
+export const providerCatalogs = (names: DeploymentNames = deploymentNames): ReadonlyArray<{ readonly merchantId: MerchantId; readonly offers: ReadonlyArray<ProviderOffer> }> =>
+  names.merchants.map((merchantId, m) => {
     const offer = deployment.offers[m] ?? deployment.offers[0]
     return {
       merchantId,
-      offers: [{ offerId: offer.id, title: offer.title, pricePoints: offer.pricePoints, stock: offer.stock, validFromMs: deployment.startMs - DAY_MS, validUntilMs: deployment.startMs + deployment.offerOnSaleMs, regions: deployment.regions }]
+      offers: [{ offerId: names.offers[m] ?? offer.id, title: offer.title, pricePoints: offer.pricePoints, stock: offer.stock, validFromMs: names.startMs - DAY_MS, validUntilMs: names.startMs + deployment.offerOnSaleMs, regions: names.regions }]
     }
   })
 

@@ -48,3 +48,58 @@ export const offerCount = deployment.offers.length
 
 /** Midnight (UTC) at or before `ms`: settlement periods end at midnight. */
 export const midnightOf = (ms: number): number => ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS)
+
+/**
+ * The parties' ids and phone numbers as one run of the system names them. On every layer but a server
+ * the runner did not start they are the deployment's own; against a shared server (`--server URL`)
+ * each run names its own (a suffix on every id, fresh phone numbers), so runs never meet. Answers and
+ * sheets always speak the deployment's own names (`canonical`), so they compare with the model's.
+ */
+export interface DeploymentNames {
+  readonly institutions: ReadonlyArray<InstitutionId>
+  readonly regions: ReadonlyArray<RegionId>
+  readonly kiosks: ReadonlyArray<KioskId>
+  readonly merchants: ReadonlyArray<MerchantId>
+  readonly offers: ReadonlyArray<OfferId>
+  readonly phones: ReadonlyArray<string>
+  /** When this run's deployment starts: offers are on sale from a day before it. */
+  readonly startMs: number
+  /** One of this run's ids as the deployment names it (unchanged if it is not one of them). */
+  readonly canonical: (id: string) => string
+  /** Added to the ids the runner makes up itself (redemptions, grants): "" but on a shared server. */
+  readonly idSuffix: string
+}
+
+export const deploymentNames: DeploymentNames = {
+  institutions: deployment.institutions,
+  regions: deployment.regions,
+  kiosks: deployment.kiosks,
+  merchants: deployment.merchants,
+  offers: deployment.offers.map((offer) => offer.id),
+  phones: deployment.phones,
+  startMs: deployment.startMs,
+  canonical: (id) => id,
+  idSuffix: ""
+}
+
+/** Every id with `_<suffix>`, the phone numbers given, the deployment starting at `startMs`. */
+export const suffixedNames = (suffix: string, phones: ReadonlyArray<string>, startMs: number): DeploymentNames => {
+  const own = new Map<string, string>()
+  const rename = <I extends string>(ids: ReadonlyArray<I>): ReadonlyArray<I> =>
+    ids.map((id) => {
+      const renamed = `${id}_${suffix}` as I
+      own.set(renamed, id)
+      return renamed
+    })
+  return {
+    institutions: rename(deployment.institutions),
+    regions: rename(deployment.regions),
+    kiosks: rename(deployment.kiosks),
+    merchants: rename(deployment.merchants),
+    offers: rename(deployment.offers.map((offer) => offer.id)),
+    phones,
+    startMs,
+    canonical: (id) => own.get(id) ?? id,
+    idSuffix: `_${suffix}`
+  }
+}

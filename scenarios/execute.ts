@@ -1,9 +1,7 @@
 import { Clock, Effect, Either, Exit, Option } from "effect"
 import { CouponCode, CouponId, MerchantId, type OrderId, RedemptionId, TransferId } from "../core/domain/ids.js"
 import type { PurchaseOutcome } from "../core/kiosk-flow.js"
-import { smsHandler } from "../core/outbox.js"
 import type { KioskSession } from "../core/ports/kiosk-backend.js"
-import { always, never } from "../sim/faults.js"
 import type { Command, CutStage, FaultName, Medium } from "./commands.js"
 import { deployment, midnightOf } from "./deployment.js"
 import { providerCatalogs } from "./deployment-store.js"
@@ -15,27 +13,17 @@ import type { ScenarioEnv, Station } from "./system.js"
  * not errors; only a defect (a bug in the core or the runner) fails the step.
  */
 
-/** How long a customer waits for the code to reach their phone (the sim gateway delivers in 3 s). */
-export const SMS_WAIT_MS = 10_000
-const codePattern = /code (\d{4,8})\b/
-
-/** One round of the outbox, as the server's worker would run it: SMS codes, provider orders, deposit charges, payouts. */
-export const sendOutbox = (env: ScenarioEnv) =>
-  env.services.outbox.dispatchDue({ handlers: { ...env.services.orderHandlers.handlers, sms: smsHandler } }).pipe(Effect.provide(env.outside.context))
 
 type Identified = { readonly _tag: "Session"; readonly session: KioskSession } | { readonly _tag: "Answer"; readonly answer: string }
 
 /** The customer asks for a code at the kiosk, reads it from their phone and types it. */
 const identify = (env: ScenarioEnv, station: Station, customer: number): Effect.Effect<Identified> =>
   Effect.gen(function* () {
-    const phone = deployment.phones[customer] ?? ""
+    const phone = env.names.phones[customer] ?? ""
     const sent = yield* Effect.either(station.flow.requestCode(phone))
     if (Either.isLeft(sent)) return { _tag: "Answer", answer: `refused ${sent.left._tag === "BackendRefused" ? sent.left.reason : "unavailable"}` } as const
     const askedAtMs = yield* Clock.currentTimeMillis
-    yield* sendOutbox(env)
-    yield* env.advance(SMS_WAIT_MS)
-    const message = yield* env.outside.sms.lastDelivered(phone as never)
-    const code = message !== undefined && message.sentAtMs >= askedAtMs ? codePattern.exec(message.text)?.[1] : undefined
+    const code = yield* env.server.codeFor(phone, askedAtMs)
     if (code === undefined) return { _tag: "Answer", answer: "no code came (SMS lost)" } as const
     const session = yield* Effect.either(station.flow.verifyCode(sent.right.challengeId, code))
     if (Either.isLeft(session)) return { _tag: "Answer", answer: `refused ${session.left._tag === "BackendRefused" ? session.left.reason : "unavailable"}` } as const
@@ -44,9 +32,10 @@ const identify = (env: ScenarioEnv, station: Station, customer: number): Effect.
   })
 
 /** Notes a delivered coupon (and the card in the customer's hand) so later commands can name them by number. */
-const noteCoupon = (env: ScenarioEnv, station: Station, couponId: string, couponCode: string, offer: number, cardUid: string | null) =>
+const noteCoupon = (env: ScenarioEnv, station: Station, orderId: OrderId, couponId: string, couponCode: string, offer: number, cardUid: string | null) =>
   Effect.gen(function* () {
-    const merchantId = MerchantId.make(deployment.merchants[offer] ?? "")
+    const merchantId = MerchantId.make(env.names.merchants[offer] ?? "")
+    env.registry.orders.push(orderId)
     env.registry.coupons.push({ id: CouponId.make(couponId), code: CouponCode.make(couponCode), merchantId })
     if (cardUid !== null) env.registry.cards.push({ uid: cardUid as never, card: yield* station.hand.takeLast })
   })
@@ -55,7 +44,7 @@ const describePurchase = (env: ScenarioEnv, station: Station, outcome: PurchaseO
   Effect.gen(function* () {
     switch (outcome._tag) {
       case "Delivered":
-        yield* noteCoupon(env, station, outcome.delivery.couponId, outcome.delivery.couponCode, offer, outcome.delivery.cardUid)
+        yield* noteCoupon(env, station, outcome.delivery.orderId, outcome.delivery.couponId, outcome.delivery.couponCode, offer, outcome.delivery.cardUid)
         return `delivered ${medium} ${outcome.delivery.valuePoints}`
       case "Refused":
         return `refused ${outcome.refusal.reason}`
@@ -74,15 +63,12 @@ const buy = (env: ScenarioEnv, command: Extract<Command, { readonly _tag: "Buy" 
     const who = yield* identify(env, station, command.customer)
     if (who._tag === "Answer") return who.answer
     const catalog = yield* Effect.orDie(station.flow.browse)
-    const offerId = deployment.offers[command.offer]?.id ?? deployment.offers[0].id
+    const offerId = env.names.offers[command.offer] ?? env.names.offers[0] ?? deployment.offers[0].id
     if (command.medium === "card") yield* station.hand.willTake(command.takes)
     const outcome = yield* station.flow.purchase({ session: who.session, offerId, quantity: command.quantity, catalogVersion: catalog.version, medium: command.medium })
     yield* Effect.ignore(station.flow.endSession(who.session))
     return yield* describePurchase(env, station, outcome, command.offer, command.medium)
   })
-
-const couponOfOrder = (env: ScenarioEnv, orderId: OrderId) =>
-  env.services.sql<{ readonly id: string; readonly code: string; readonly card_uid: string | null }>`SELECT id, code, card_uid FROM coupons WHERE order_id = ${orderId}`.pipe(Effect.orDie)
 
 const powerCut = (env: ScenarioEnv, command: Extract<Command, { readonly _tag: "PowerCut" }>, stage: CutStage) =>
   Effect.gen(function* () {
@@ -90,7 +76,7 @@ const powerCut = (env: ScenarioEnv, command: Extract<Command, { readonly _tag: "
     const who = yield* identify(env, station, command.customer)
     if (who._tag === "Answer") return who.answer
     const catalog = yield* Effect.orDie(station.flow.browse)
-    const offerId = deployment.offers[command.offer]?.id ?? deployment.offers[0].id
+    const offerId = env.names.offers[command.offer] ?? env.names.offers[0] ?? deployment.offers[0].id
     yield* station.hand.willTake(true)
     station.cutPowerAt(stage)
     const exit = yield* Effect.exit(station.flow.purchase({ session: who.session, offerId, quantity: 1, catalogVersion: catalog.version, medium: "card" }))
@@ -101,8 +87,8 @@ const powerCut = (env: ScenarioEnv, command: Extract<Command, { readonly _tag: "
     for (const reconciled of started.reconciled) {
       outcomes.push(reconciled._tag.toLowerCase() + (reconciled._tag === "Kept" ? ` (${reconciled.reason})` : ""))
       if (reconciled._tag !== "Delivered") continue
-      const coupon = (yield* couponOfOrder(env, reconciled.entry.orderId))[0]
-      if (coupon !== undefined) yield* noteCoupon(env, station, coupon.id, coupon.code, command.offer, coupon.card_uid)
+      const coupon = yield* env.server.couponOfOrder(reconciled.entry.orderId, command.kiosk)
+      if (coupon !== undefined) yield* noteCoupon(env, station, reconciled.entry.orderId, coupon.id, coupon.code, command.offer, coupon.cardUid === undefined ? reconciled.entry.cardUid : coupon.cardUid)
     }
     return `power cut at ${stage}; restart: ${outcomes.join(", ") || "nothing in flight"}`
   })
@@ -111,7 +97,7 @@ const redeem = (env: ScenarioEnv, coupon: number, amount: number) =>
   Effect.gen(function* () {
     const known = env.registry.coupons[coupon]
     if (known === undefined) return "refused CouponNotFound"
-    const redemptionId = RedemptionId.make(`rdm_${String(env.registry.redemptions.length + 1).padStart(4, "0")}_${coupon}`)
+    const redemptionId = RedemptionId.make(`rdm_${String(env.registry.redemptions.length + 1).padStart(4, "0")}_${coupon}${env.names.idSuffix}`)
     const result = yield* Effect.either(env.office.redeem({ redemptionId, merchantId: known.merchantId, couponCode: known.code, amount }))
     if (Either.isLeft(result)) return `refused ${result.left._tag}`
     env.registry.redemptions.push({ id: redemptionId, merchantId: known.merchantId })
@@ -136,7 +122,7 @@ const returnCard = (env: ScenarioEnv, index: number, kiosk: number) =>
     switch (outcome._tag) {
       case "Returned":
         return outcome.result.outcome === "returned"
-          ? `returned, ${outcome.result.forwardedPoints} to ${outcome.result.institutionId}`
+          ? `returned, ${outcome.result.forwardedPoints} to ${env.names.canonical(String(outcome.result.institutionId))}`
           : "returned after the deposit was charged"
       case "Rejected":
         return `given back: ${outcome.reason}`
@@ -151,22 +137,7 @@ const returnCard = (env: ScenarioEnv, index: number, kiosk: number) =>
 const passDays = (env: ScenarioEnv, days: number) =>
   Effect.gen(function* () {
     yield* env.advance(days * 86_400_000)
-    let expired = 0
-    let expiredPoints = 0
-    for (let round = 0; round < 100; round++) {
-      const sweep = yield* env.services.redemptions.expireDue()
-      expired += sweep.expiredCoupons
-      expiredPoints += sweep.forwardedPoints
-      if (!sweep.more) break
-    }
-    let overdue = 0
-    let forfeited = 0
-    for (let round = 0; round < 100; round++) {
-      const sweep = yield* env.services.cards.sweepOverdue()
-      overdue += sweep.overdueCards
-      forfeited += sweep.forfeitedPoints
-      if (!sweep.more) break
-    }
+    const { expired, expiredPoints, overdue, forfeited } = yield* env.server.sweep
     return `${expired} coupon(s) expired (${expiredPoints} points), ${overdue} card(s) overdue (${forfeited} points forfeited)`
   })
 
@@ -174,40 +145,26 @@ const settle = (env: ScenarioEnv) =>
   Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
     const closed = yield* env.office.settle(midnightOf(now))
-    if (closed.refused.length > 0) return `settlement refused: ${closed.refused.map((r) => `${r.merchantId} ${r.reason}`).join("; ")}`
-    const lines = closed.statements.filter((s) => s.lines.length > 0).map((s) => `${s.merchantId} ${s.totalPoints}`)
+    if (closed.refused.length > 0) return `settlement refused: ${closed.refused.map((r) => `${env.names.canonical(r.merchantId)} ${r.reason}`).join("; ")}`
+    const lines = closed.statements.filter((s) => s.lines.length > 0).map((s) => `${env.names.canonical(s.merchantId)} ${s.totalPoints}`)
     return lines.length === 0 ? "no statements" : `statements: ${lines.join(", ")}`
   })
 
 export const merchantUpdate = (env: ScenarioEnv, command: Extract<Command, { readonly _tag: "MerchantUpdate" }>) =>
   Effect.gen(function* () {
-    const merchantId = deployment.merchants[command.offer] ?? deployment.merchants[0]
-    const offer = (providerCatalogs().find((c) => c.merchantId === merchantId)?.offers ?? [])[0]
+    const merchantId = env.names.merchants[command.offer] ?? env.names.merchants[0] ?? deployment.merchants[0]
+    const offer = (providerCatalogs(env.names).find((c) => c.merchantId === merchantId)?.offers ?? [])[0]
     if (offer === undefined) return "no such offer"
     const updated = { ...offer, pricePoints: command.pricePoints, stock: command.stock }
-    yield* env.outside.providers.setCatalog(merchantId, [updated])
+    yield* env.server.setProviderCatalog(merchantId, [updated])
     const pushed = yield* Effect.either(env.office.pushCatalog(merchantId, [updated]))
     return Either.isLeft(pushed) ? `refused ${pushed.left._tag}` : "catalog updated"
   })
 
 export const setFaultOf = (env: ScenarioEnv, fault: FaultName, on: boolean) =>
   Effect.gen(function* () {
-    const spec = on ? always : never
-    switch (fault) {
-      case "card.jam":
-        for (const station of env.stations) yield* station.setJam(on)
-        break
-      case "sms.loss":
-        yield* env.outside.sms.setFault(fault, spec)
-        break
-      case "provider.outage":
-        yield* env.outside.providers.setFault(fault, spec)
-        break
-      case "carrier.decline":
-      case "carrier.outage":
-        yield* env.outside.carrier.setFault(fault, spec)
-        break
-    }
+    if (fault === "card.jam") for (const station of env.stations) yield* station.setJam(on)
+    else yield* env.server.setFault(fault, on)
     return `${fault} ${on ? "on" : "off"}`
   })
 
@@ -216,7 +173,7 @@ const grant = (env: ScenarioEnv, customer: number, points: number) =>
     const userId = env.registry.users[customer]
     if (userId === undefined) return "unknown customer"
     const now = yield* Clock.currentTimeMillis
-    const granted = yield* Effect.either(env.office.grant(userId, points, TransferId.make(`campaign:${customer}:${now}`)))
+    const granted = yield* Effect.either(env.office.grant(userId, points, TransferId.make(`campaign:${customer}:${now}${env.names.idSuffix}`)))
     return Either.isLeft(granted) ? `refused ${granted.left._tag}` : `granted ${points}`
   })
 
@@ -237,7 +194,7 @@ export const execute = (env: ScenarioEnv, command: Command, redeemPoints: number
   Effect.gen(function* () {
     yield* env.advance(deployment.commandGapMs)
     const answer = yield* executeNow(env, command, redeemPoints)
-    yield* sendOutbox(env)
+    yield* env.server.sendOutbox
     return answer
   })
 

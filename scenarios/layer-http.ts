@@ -33,7 +33,8 @@ import { storeFiles } from "../adapters/store/recovery.js"
 import { writeSnapshot } from "../adapters/store/snapshot-file.js"
 import { makeCardFactory } from "../sim/card-memory.js"
 import { servicesFrom, type Services } from "../sim/fleet-world.js"
-import { deployment } from "./deployment.js"
+import { deployment, deploymentNames } from "./deployment.js"
+import { localServerSide } from "./server-side.js"
 import { deploymentImage } from "./deployment-store.js"
 import { emptyRegistry, makeOutside, simStation } from "./layer-sim.js"
 import { makeHttpOffice } from "./office-http.js"
@@ -86,7 +87,6 @@ const contextOfServices = (services: Services) =>
   )
 
 const openHttp = async (options: OpenOptions): Promise<System> => {
-  if (options.serverUrl !== undefined) throw new Error("the http layer against --server URL is opened by layer-http-remote.ts")
   const scope = Effect.runSync(Scope.make())
   const time = offsetClock()
   time.startAt(deployment.startMs)
@@ -135,7 +135,7 @@ const openHttp = async (options: OpenOptions): Promise<System> => {
             stations.push(yield* simStation(k, options.seed, cards, services, { instant: true, takeAfterMs: TAKE_AFTER_MS, backend }))
           }
           for (const station of stations) yield* station.flow.startup
-          const env: ScenarioEnv = { layer: "http", services, office, outside, stations, registry: emptyRegistry(), advance: time.advance, handMs: TAKE_AFTER_MS }
+          const env: ScenarioEnv = { layer: "http", names: deploymentNames, server: localServerSide(services, outside, time.advance), office, stations, registry: emptyRegistry(), advance: time.advance, handMs: TAKE_AFTER_MS }
           return env
         })
       )

@@ -2,8 +2,9 @@ import { Context, Effect, Exit, Layer, Random, Schedule, Scope } from "effect"
 import { CoreServicesLive } from "../core/services.js"
 import type { MifareCard } from "../hil/mifare-card.js"
 import { crt591Rig, escposRig } from "../hil/testing/fixtures.js"
-import { servicesFrom } from "../sim/fleet-world.js"
-import { deployment } from "./deployment.js"
+import { servicesFrom, type Services } from "../sim/fleet-world.js"
+import { deployment, deploymentNames } from "./deployment.js"
+import { localServerSide } from "./server-side.js"
 import { openDeploymentStore } from "./deployment-store.js"
 import { emptyRegistry, makeOutside } from "./layer-sim.js"
 import { officeOf } from "./office.js"
@@ -24,7 +25,7 @@ import type { OpenOptions, ScenarioEnv, ScenarioLayer, Station, System } from ".
 /** How long the emulator's user waits before taking a presented card. */
 const TAKE_AFTER_MS = 20
 
-const serialStation = (index: number, services: ScenarioEnv["services"]) =>
+const serialStation = (index: number, services: Services) =>
   Effect.gen(function* () {
     const id = deployment.kiosks[index] ?? deployment.kiosks[0]
     const crt = yield* crt591Rig({
@@ -78,7 +79,7 @@ const openSerial = async (options: OpenOptions): Promise<System> => {
           const stations: Array<Station> = []
           for (let k = 0; k < deployment.kiosks.length; k++) stations.push(yield* Scope.extend(serialStation(k, services), scope))
           for (const station of stations) yield* station.flow.startup
-          const env: ScenarioEnv = { layer: "serial", services, office: officeOf(services), outside, stations, registry: emptyRegistry(), advance: time.advance, handMs: TAKE_AFTER_MS }
+          const env: ScenarioEnv = { layer: "serial", names: deploymentNames, server: localServerSide(services, outside, time.advance), office: officeOf(services), stations, registry: emptyRegistry(), advance: time.advance, handMs: TAKE_AFTER_MS }
           return env
         })
       )

@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { deployment } from "./deployment.js"
+import { providerCatalogs } from "./deployment-store.js"
 import { simLayer } from "./layer-sim.js"
 import { systemSheet } from "./observe.js"
 import type { System } from "./system.js"
@@ -15,7 +16,11 @@ const stockOf = (system: System) =>
     Effect.map(systemSheet(env), (sheet) => deployment.offers.map((offer) => sheet[`stock ${offer.id}`]))
   )
 
-const emptyStock = (system: System) => system.run((env) => Effect.orDie(env.services.sql`UPDATE offers SET stock = 0`))
+/** Every offer sold out, as its provider server says (a write to the run's database). */
+const emptyStock = (system: System) =>
+  system.run((env) =>
+    Effect.forEach(providerCatalogs(env.names), (catalog) => Effect.orDie(env.office.pushCatalog(catalog.merchantId, catalog.offers.map((offer) => ({ ...offer, stock: 0 })))))
+  )
 
 describe("the sim layer", () => {
   it("starts every run on the deployment as registered, whatever the runs before it or beside it wrote", async () => {

@@ -17,7 +17,9 @@ import { makeSimProviders } from "../sim/providers.js"
 import { deriveSeed } from "../sim/rng.js"
 import { makeSimSms } from "../sim/sms.js"
 import { VirtualTime } from "../sim/virtual-time.js"
-import { deployment } from "./deployment.js"
+import type { KioskId } from "../core/domain/ids.js"
+import { deployment, deploymentNames } from "./deployment.js"
+import { localServerSide } from "./server-side.js"
 import { deploymentImage, openDeploymentStore, providerCatalogs } from "./deployment-store.js"
 import { officeOf } from "./office.js"
 import { makeStation, type StationParts } from "./station.js"
@@ -48,7 +50,7 @@ export const makeOutside = (seed: number) =>
     return outside
   })
 
-export const emptyRegistry = (): Registry => ({ users: deployment.phones.map(() => undefined), coupons: [], cards: [], redemptions: [] })
+export const emptyRegistry = (): Registry => ({ users: deployment.phones.map(() => undefined), coupons: [], cards: [], redemptions: [], orders: [] })
 
 /** How a kiosk's sim devices move: on virtual time their mechanics cost nothing; in real time (the http layer) they are instant. */
 export interface SimStationOptions {
@@ -63,11 +65,12 @@ export interface SimStationOptions {
 const virtualStation: SimStationOptions = { instant: false, takeAfterMs: 1_000 }
 
 /** One kiosk's sim card unit and printer, the customer's hand through the unit's control. */
-export const simStation = (index: number, seed: number, cards: CardFactory, services: Services, options: SimStationOptions = virtualStation) =>
+export const simStation = (index: number, seed: number, cards: CardFactory, services: Services | undefined, options: SimStationOptions = virtualStation, id: KioskId = deployment.kiosks[index] ?? deployment.kiosks[0]) =>
   Effect.gen(function* () {
-    const id = deployment.kiosks[index] ?? deployment.kiosks[0]
+    // Seeded by the deployment's own name of the kiosk, whatever this run calls it: the same devices on every layer.
+    const named = deployment.kiosks[index] ?? deployment.kiosks[0]
     const unit = yield* makeSimCardUnit({
-      seed: deriveSeed(seed, `kiosk:${id}:card`),
+      seed: deriveSeed(seed, `kiosk:${named}:card`),
       cards,
       stackerCards: deployment.stackerCards,
       stackerCapacity: 250,
@@ -76,7 +79,7 @@ export const simStation = (index: number, seed: number, cards: CardFactory, serv
       takenKeptMax: 16,
       ...(options.instant ? { timing: instantCardUnitTiming } : {})
     })
-    const printer = yield* makeSimPrinter({ seed: deriveSeed(seed, `kiosk:${id}:printer`), pagesKeptMax: 4, ...(options.instant ? { printMsPerMm: 0 } : {}) })
+    const printer = yield* makeSimPrinter({ seed: deriveSeed(seed, `kiosk:${named}:printer`), pagesKeptMax: 4, ...(options.instant ? { printMsPerMm: 0 } : {}) })
     return yield* makeStation(
       {
         index,
@@ -189,7 +192,8 @@ const openSim = async (options: OpenOptions): Promise<System> => {
         const stations: Array<Station> = []
         for (let k = 0; k < deployment.kiosks.length; k++) stations.push(yield* simStation(k, options.seed, cards, services))
         for (const station of stations) yield* station.flow.startup
-        const env: ScenarioEnv = { layer: "sim", services, office: officeOf(services), outside, stations, registry: emptyRegistry(), advance: (ms) => Effect.sleep(ms), handMs: 0 }
+        const advance = (ms: number) => Effect.sleep(ms)
+        const env: ScenarioEnv = { layer: "sim", names: deploymentNames, server: localServerSide(services, outside, advance), office: officeOf(services), stations, registry: emptyRegistry(), advance, handMs: 0 }
         return env
       })
     )

@@ -59,7 +59,6 @@ export interface ModelSuiteOptions {
   readonly runs: number
   readonly maxCommands?: number
   readonly wrap?: ServiceWrapper | undefined
-  readonly serverUrl?: string | undefined
   /** fast-check's path to a counterexample, to go straight to it (a replay). */
   readonly path?: string | undefined
   readonly onRun?: (run: number) => void
@@ -85,7 +84,7 @@ export interface ModelSuiteOutcome {
 }
 
 export const runModelSuite = async (options: ModelSuiteOptions): Promise<ModelSuiteOutcome> => {
-  const open = () => options.layer.open({ seed: options.seed, wrap: options.wrap, serverUrl: options.serverUrl })
+  const open = () => options.layer.open({ seed: options.seed, wrap: options.wrap })
   let run = 0
   const property = fc.asyncProperty(commandsArbitrary(options.maxCommands ?? DEFAULT_MAX_COMMANDS), async (steps) => {
     options.onRun?.(++run)

@@ -8,6 +8,7 @@ export const replayCommandOf = (result: ScenarioResult): string =>
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`
 
 export const resultLine = (result: ScenarioResult): string => {
+  if (result.skipped !== undefined) return `skip ${result.name} [${result.layer}]: ${result.skipped}`
   const search = result.search === undefined ? "" : `, ${result.search.runs} run(s)${result.ok ? "" : `, ${result.search.shrinks} shrink(s) to ${result.steps.length} step(s)`}`
   return `${result.ok ? "ok  " : "FAIL"} ${result.name} [${result.layer}] (${seconds(result.durationMs)}${search})`
 }
@@ -29,6 +30,7 @@ export const failureText = (result: ScenarioResult): string => {
 
 export const summaryText = (results: ReadonlyArray<ScenarioResult>, wallMs: number): string => {
   const failed = results.filter((result) => !result.ok)
+  const skipped = results.filter((result) => result.skipped !== undefined).length
   const layers = [...new Set(results.map((result) => result.layer))].join(", ")
-  return `${results.length - failed.length} passed, ${failed.length} failed, on the ${layers} layer in ${seconds(wallMs)}`
+  return `${results.length - failed.length - skipped} passed, ${failed.length} failed${skipped > 0 ? `, ${skipped} skipped` : ""}, on the ${layers} layer in ${seconds(wallMs)}`
 }

@@ -23,7 +23,7 @@ main{max-width:1180px;margin:0 auto;padding:24px 28px 60px}
 h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:0}h3{font-size:15px;margin:18px 0 6px;color:#454e60}
 .meta{color:#5b6476;margin:0 0 18px}
 .verdict{display:inline-block;padding:6px 14px;border-radius:6px;font-weight:700;font-size:17px;margin:8px 0 18px}
-.pass{background:#dff3e4;color:#14532d}.fail{background:#fde2e1;color:#8a1c1c}
+.pass{background:#dff3e4;color:#14532d}.fail{background:#fde2e1;color:#8a1c1c}.skip{background:#eceef3;color:#4a5163}
 table{border-collapse:collapse;width:100%;background:#fff;margin:4px 0 10px}
 th,td{border:1px solid #d9dde5;padding:6px 9px;text-align:left;vertical-align:top}
 th{background:#eef0f4;font-weight:600}
@@ -40,7 +40,8 @@ pre{background:#1d2330;color:#f5f6f8;padding:10px 12px;border-radius:6px;white-s
 .muted{color:#6b7385}
 `
 
-const tag = (ok: boolean) => `<span class="tag ${ok ? "pass" : "fail"}">${ok ? "PASS" : "FAIL"}</span>`
+const tag = (ok: boolean, skipped = false) =>
+  skipped ? '<span class="tag skip">SKIP</span>' : `<span class="tag ${ok ? "pass" : "fail"}">${ok ? "PASS" : "FAIL"}</span>`
 
 const stepRow = (step: StepRecord): string => {
   const bad = step.answer !== step.expected || step.differences.length > 0
@@ -66,12 +67,13 @@ const scenarioSection = (result: ScenarioResult): string => {
   const audit = result.end === undefined
     ? `<h3>Audit</h3><p class="muted">${result.ok ? "not run" : "not reached: the run stopped at the failing step"}</p>`
     : `<h3>Audit at the end (faults healed, everything sent)</h3><table>${result.end.lines.map((line) => `<tr><td class="mono">${escapeHtml(line)}</td></tr>`).join("")}</table>`
-  const header = `<div class="head">${tag(result.ok)}<h2>${escapeHtml(result.name)}</h2><span class="muted">${escapeHtml(result.covers)} · ${escapeHtml(result.layer)} layer · ${(result.durationMs / 1000).toFixed(2)} s</span></div>
+  const header = `<div class="head">${tag(result.ok, result.skipped !== undefined)}<h2>${escapeHtml(result.name)}</h2><span class="muted">${escapeHtml(result.covers)} · ${escapeHtml(result.layer)} layer · ${(result.durationMs / 1000).toFixed(2)} s</span></div>
 <dl><dt>Given</dt><dd>${escapeHtml(result.given)}</dd><dt>When</dt><dd>${escapeHtml(result.when)}</dd><dt>Then</dt><dd>${escapeHtml(result.then)}</dd></dl>${search}`
   if (!result.ok) {
     return `<section id="${escapeHtml(result.name)}" class="failed">${header}<h3>What went wrong</h3><div class="why">${escapeHtml(result.failure ?? "")}</div>
 <h3>Replay it exactly</h3><pre>${escapeHtml(replayCommandOf(result))}</pre>${steps}${failing === undefined ? "" : sheetTable(failing)}${audit}</section>`
   }
+  if (result.skipped !== undefined) return `<section id="${escapeHtml(result.name)}" class="skipped">${header}<p class="muted">Not run on this layer: ${escapeHtml(result.skipped)}.</p></section>`
   return `<section id="${escapeHtml(result.name)}" class="passed">${header}<details><summary>show the ${result.steps.length} step(s) and the audit</summary>${steps}${audit}</details></section>`
 }
 
@@ -79,15 +81,16 @@ export const renderHtmlReport = (results: ReadonlyArray<ScenarioResult>, meta: R
   const failed = results.filter((result) => !result.ok)
   const ordered = [...failed, ...results.filter((result) => result.ok)]
   const layers = [...new Set(results.map((result) => result.layer))].join(", ")
+  const skippedCount = results.filter((result) => result.skipped !== undefined).length
   const overview = ordered
-    .map((r) => `<tr${r.ok ? "" : ' class="bad"'}><td>${tag(r.ok)}</td><td><a href="#${escapeHtml(r.name)}">${escapeHtml(r.name)}</a></td><td>${escapeHtml(r.covers)}</td><td>${escapeHtml(r.layer)}</td><td class="num">${r.steps.length}</td><td class="num">${(r.durationMs / 1000).toFixed(2)} s</td></tr>`)
+    .map((r) => `<tr${r.ok ? "" : ' class="bad"'}><td>${tag(r.ok, r.skipped !== undefined)}</td><td><a href="#${escapeHtml(r.name)}">${escapeHtml(r.name)}</a></td><td>${escapeHtml(r.covers)}</td><td>${escapeHtml(r.layer)}</td><td class="num">${r.steps.length}</td><td class="num">${(r.durationMs / 1000).toFixed(2)} s</td></tr>`)
     .join("")
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>ecoupon scenarios: ${failed.length === 0 ? "all passed" : `${failed.length} failed`}</title><style>${css}</style></head>
 <body><main>
 <h1>ecoupon scenarios</h1>
 <p class="meta">suite ${escapeHtml(meta.suite)} · ${escapeHtml(layers)} layer · seed ${meta.seed} · ${escapeHtml(meta.generatedAt)} · ${(meta.wallMs / 1000).toFixed(1)} s</p>
-<div class="verdict ${failed.length === 0 ? "pass" : "fail"}">${failed.length === 0 ? `All ${results.length} passed` : `${failed.length} of ${results.length} failed`}</div>
+<div class="verdict ${failed.length === 0 ? "pass" : "fail"}">${failed.length === 0 ? `All ${results.length - skippedCount} passed` : `${failed.length} of ${results.length - skippedCount} failed`}${skippedCount > 0 ? `, ${skippedCount} skipped on this layer` : ""}</div>
 <table><tr><th></th><th>scenario</th><th>covers</th><th>layer</th><th>steps</th><th>time</th></tr>${overview}</table>
 ${ordered.map(scenarioSection).join("\n")}
 </main></body></html>

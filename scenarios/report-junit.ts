@@ -22,14 +22,16 @@ export const renderJunit = (results: ReadonlyArray<ScenarioResult>, timestamp: s
   const suites = layers.map((layer) => {
     const mine = results.filter((result) => result.layer === layer)
     const failures = mine.filter((result) => !result.ok).length
+    const skipped = mine.filter((result) => result.skipped !== undefined).length
     const seconds = mine.reduce((sum, result) => sum + result.durationMs, 0) / 1000
     const cases = mine.map((result) => {
       const attributes = `classname="ecoupon.scenarios.${layer}" name="${escapeXml(`${result.name} [${layer}]`)}" time="${(result.durationMs / 1000).toFixed(3)}"`
+      if (result.skipped !== undefined) return `    <testcase ${attributes}>\n      <skipped message="${escapeXml(clean(result.skipped))}"/>\n    </testcase>`
       if (result.ok) return `    <testcase ${attributes}/>`
       const message = escapeXml(clean((result.failure ?? "failed").split("\n")[0] ?? "failed"))
       return `    <testcase ${attributes}>\n      <failure message="${message}" type="ScenarioFailure">${escapeXml(clean(failureBody(result)))}</failure>\n    </testcase>`
     })
-    return `  <testsuite name="ecoupon scenarios (${layer})" tests="${mine.length}" failures="${failures}" errors="0" skipped="0" time="${seconds.toFixed(3)}" timestamp="${timestamp}">\n${cases.join("\n")}\n  </testsuite>`
+    return `  <testsuite name="ecoupon scenarios (${layer})" tests="${mine.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${seconds.toFixed(3)}" timestamp="${timestamp}">\n${cases.join("\n")}\n  </testsuite>`
   })
   const failures = results.filter((result) => !result.ok).length
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="ecoupon scenarios" tests="${results.length}" failures="${failures}" errors="0">\n${suites.join("\n")}\n</testsuites>\n`

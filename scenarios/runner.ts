@@ -33,6 +33,8 @@ export interface ScenarioResult {
   readonly replayToken: string | undefined
   /** The trace's SHA-256 (commands, answers, balances, ids): the determinism check compares these. */
   readonly traceHash: string
+  /** Why the layer did not run it (it then counts neither as passed nor as failed). */
+  readonly skipped?: string | undefined
   /** Model suite only: runs made, shrinks, the fast-check path. */
   readonly search?: { readonly runs: number; readonly shrinks: number; readonly path: string }
 }
@@ -45,7 +47,6 @@ export interface RunOptions {
   readonly runs: number
   readonly maxCommands?: number
   readonly wrap?: ServiceWrapper | undefined
-  readonly serverUrl?: string | undefined
   readonly onStart?: (name: string) => void
   readonly onResult?: (result: ScenarioResult) => void
   readonly onModelRun?: (run: number) => void
@@ -61,9 +62,29 @@ export const selectSuite = (suite: ReadonlyArray<string>): { readonly scenarios:
   return { scenarios: catalog.filter((s) => suite.includes(s.name)), model: suite.includes(MODEL_SUITE), unknown }
 }
 
+/** A result for what the layer cannot run, with its reason. */
+const skippedResult = (scenario: Scenario, layer: ScenarioLayer, reason: string): ScenarioResult => ({
+  name: scenario.name,
+  covers: scenario.covers,
+  given: scenario.given,
+  when: scenario.when,
+  then: scenario.then,
+  layer: layer.name,
+  ok: true,
+  durationMs: 0,
+  steps: [],
+  end: undefined,
+  failure: undefined,
+  replayToken: undefined,
+  traceHash: "",
+  skipped: reason
+})
+
 const catalogResult = async (scenario: Scenario, options: RunOptions, commands: ReadonlyArray<Command> = scenario.commands): Promise<ScenarioResult> => {
+  const cannot = options.layer.cannotRun?.(commands)
+  if (cannot !== undefined) return skippedResult(scenario, options.layer, cannot)
   const startedMs = performance.now()
-  const { sequence, error } = await runCommands(() => options.layer.open({ seed: options.seed, wrap: options.wrap, serverUrl: options.serverUrl }), commands, options.signal)
+  const { sequence, error } = await runCommands(() => options.layer.open({ seed: options.seed, wrap: options.wrap }), commands, options.signal)
   const token: ReplayToken = { v: 1, layer: options.layer.name, suite: scenario.name, seed: options.seed }
   return {
     name: scenario.name,
@@ -93,6 +114,8 @@ export const modelScenario: Scenario = {
 }
 
 export const runModel = async (options: RunOptions, path?: string): Promise<ScenarioResult> => {
+  const cannot = options.layer.cannotRun?.("model")
+  if (cannot !== undefined) return skippedResult(modelScenario, options.layer, cannot)
   const startedMs = performance.now()
   const outcome = await runModelSuite({
     layer: options.layer,
@@ -100,7 +123,6 @@ export const runModel = async (options: RunOptions, path?: string): Promise<Scen
     runs: options.runs,
     maxCommands: options.maxCommands,
     wrap: options.wrap,
-    serverUrl: options.serverUrl,
     path,
     onRun: options.onModelRun,
     signal: options.signal
@@ -141,7 +163,7 @@ export const runSuite = async (options: RunOptions): Promise<ReadonlyArray<Scena
 }
 
 /** Runs exactly what a token says: the named scenario, or the model suite's shrunk commands. */
-export const runReplay = async (token: ReplayToken, layer: ScenarioLayer, options: Pick<RunOptions, "wrap" | "serverUrl" | "signal">): Promise<ScenarioResult> => {
+export const runReplay = async (token: ReplayToken, layer: ScenarioLayer, options: Pick<RunOptions, "wrap" | "signal">): Promise<ScenarioResult> => {
   const runOptions: RunOptions = { layer, suite: [token.suite], seed: token.seed, runs: 1, ...options }
   const scenario = scenarioNamed(token.suite)
   if (scenario !== undefined) return catalogResult(scenario, runOptions)

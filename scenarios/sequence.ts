@@ -115,8 +115,8 @@ export class Sequence {
     lines.push(`[7] every delivered order reached its provider: ${checks.ordersNotAtProvider.length === 0 ? "ok" : `missing ${checks.ordersNotAtProvider.join(", ")}`}`)
     if (checks.ordersNotAtProvider.length > 0) problems.push(`invariant 7: delivered orders never reached their provider: ${checks.ordersNotAtProvider.join(", ")}`)
     const depositsExpected = this.model.deposits
-    lines.push(`deposits charged: model ${depositsExpected}, system ${checks.depositsPoints}`)
-    if (depositsExpected !== checks.depositsPoints) problems.push(`deposits charged: the model expected ${depositsExpected} points, the system charged ${checks.depositsPoints}`)
+    lines.push(`deposits charged: model ${depositsExpected}, system ${checks.depositsPoints ?? "not read (a shared server's deposits are every run's)"}`)
+    if (checks.depositsPoints !== undefined && depositsExpected !== checks.depositsPoints) problems.push(`deposits charged: the model expected ${depositsExpected} points, the system charged ${checks.depositsPoints}`)
     const differences = sheetDifferences(sheetOf(this.model), sheet)
     if (differences.length > 0) problems.push(`at the end the balances differ: ${differences.join("; ")}`)
     if (!checks.outboxDrained) problems.push("the outbox still held messages after every fault healed")

@@ -50,7 +50,7 @@ const backendContext = (services: Services) =>
     Context.add(KioskTwins, services.twins)
   )
 
-export const makeStation = (parts: StationParts, services: Services): Effect.Effect<Station> =>
+export const makeStation = (parts: StationParts, services: Services | undefined): Effect.Effect<Station> =>
   Effect.gen(function* () {
     const memory = makeSimKioskJournal()
     let cutAt: CutStage | undefined
@@ -66,7 +66,8 @@ export const makeStation = (parts: StationParts, services: Services): Effect.Eff
           })
         )
     }
-    const backend = parts.backend ?? KioskBackendLocal.make(parts.id).pipe(Effect.provide(backendContext(services)))
+    const backend =
+      parts.backend ?? (services === undefined ? Effect.dieMessage(`kiosk ${parts.id} has neither a backend nor core services to talk to`) : KioskBackendLocal.make(parts.id).pipe(Effect.provide(backendContext(services))))
     const build = Effect.gen(function* () {
       const service = yield* backend
       const devices = Context.make(CardUnit, parts.cardUnit).pipe(

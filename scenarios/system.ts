@@ -1,16 +1,18 @@
 import type { Effect } from "effect"
-import type { CardUid, CouponCode, CouponId, KioskId, MerchantId, RedemptionId, UserId } from "../core/domain/ids.js"
+import type { CardUid, CouponCode, CouponId, KioskId, MerchantId, OrderId, RedemptionId, UserId } from "../core/domain/ids.js"
 import type { KioskFlow } from "../core/kiosk-flow.js"
 import type { CardUnitService } from "../core/ports/card-unit.js"
-import type { CutStage } from "./commands.js"
+import type { Command, CutStage } from "./commands.js"
 import type { Office } from "./office.js"
-import type { OutsideWorld, Services } from "../sim/fleet-world.js"
+import type { Services } from "../sim/fleet-world.js"
+import type { DeploymentNames } from "./deployment.js"
+import type { ServerSide } from "./server-side.js"
 
 /**
- * The system under test as the scenario code sees it, whatever the layer: the core services (the
- * management server's side), the outside services' sim controls (SMS inbox, provider servers, carrier,
- * payouts), and one station per kiosk (its kiosk flow over that layer's hardware and backend, and the
- * customer's hand at its gate). A layer (`layers.ts`) is a value that builds one of these.
+ * The system under test as the scenario code sees it, whatever the layer: what happens behind the
+ * server's API (`server-side.ts`: its own work, the outside services, the balances), the office
+ * (merchants, operators, provider servers), and one station per kiosk (its kiosk flow over that
+ * layer's hardware and backend, and the customer's hand at its gate). A layer (`layers.ts`) is a value that builds one of these.
  */
 
 export type LayerName = "sim" | "serial" | "http"
@@ -48,18 +50,18 @@ export interface Registry {
   readonly coupons: Array<{ readonly id: CouponId; readonly code: CouponCode; readonly merchantId: MerchantId }>
   readonly cards: Array<{ readonly uid: CardUid; readonly card: HeldCard | undefined }>
   readonly redemptions: Array<{ readonly id: RedemptionId; readonly merchantId: MerchantId }>
+  /** The orders delivered, in order. */
+  readonly orders: Array<OrderId>
 }
 
 export interface ScenarioEnv {
   readonly layer: LayerName
-  /**
-   * The core services the deployment runs on (the server's, on the http layer): what the server's own
-   * workers do (outbox rounds, the back office's sweeps) and what the runner reads to compare with the model.
-   */
-  readonly services: Services
+  /** The parties as this run names them (the deployment's own names but against a shared server). */
+  readonly names: DeploymentNames
+  /** Behind the API: the server's own work, the world outside it, and what the runner reads to compare with the model. */
+  readonly server: ServerSide
   /** Merchants, operators and provider servers: in process, or over the HTTP API on the http layer. */
   readonly office: Office
-  readonly outside: OutsideWorld
   readonly stations: ReadonlyArray<Station>
   readonly registry: Registry
   /** Lets `ms` of the deployment's time pass (virtual time on sim; a clock offset on layers with real devices). */
@@ -84,12 +86,14 @@ export interface OpenOptions {
   readonly wrap?: ServiceWrapper | undefined
   /** Sees every statement the store runs (the sim layer's; the scenarios benchmark counts them). */
   readonly sqlObserver?: ((sql: string) => void) | undefined
-  /** With the http layer: a running server instead of one the runner starts. */
-  readonly serverUrl?: string | undefined
 }
 
 /** A layer: a value that opens a fresh system under test. */
 export interface ScenarioLayer {
   readonly name: LayerName
   readonly open: (options: OpenOptions) => Promise<System>
+  /** Why this layer cannot run these commands (they are then skipped, and the report says why); undefined if it can. */
+  readonly cannotRun?: (commands: ReadonlyArray<Command> | "model") => string | undefined
+  /** Where the system runs, when not where the layer's name says by default (`--server URL`): said in the reports. */
+  readonly where?: string
 }

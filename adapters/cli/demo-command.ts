@@ -13,6 +13,8 @@ import { bootstrapAdminToken } from "../server/bootstrap-token.js"
 import { ApiKeys } from "../server/credentials/api-keys.js"
 import { managementServerLive } from "../server/management-server.js"
 import { setUpDemoDeployment } from "./demo-deployment.js"
+import { DemoGateways } from "../server/demo-gateways.js"
+import { demoGatewaysOf } from "./gateways-layer.js"
 import { auditNow, countersLine, type DemoCounters, demoBinCapacity, demoCardsPerKiosk, runDemoWorld, startDemoKiosks } from "./demo-fleet.js"
 import { servePhonePage } from "./demo-phone-page.js"
 
@@ -95,7 +97,7 @@ const runDemo = (options: DemoOptions) =>
     const providers = Context.get(outside, SimProvidersControl)
 
     const server = yield* Layer.build(
-      managementServerLive({ target: { _tag: "Embedded", directory: join(directory, "store") }, host: HOST, port: options.port, gateways: Layer.succeedContext(outside) })
+      managementServerLive({ target: { _tag: "Embedded", directory: join(directory, "store") }, host: HOST, port: options.port, gateways: Layer.succeedContext(Context.add(outside, DemoGateways, demoGatewaysOf(sms, providers))) })
     ).pipe(Effect.mapError((error) => new DemoRefusal(`the server could not start: ${error.message}`)))
     const address = Context.get(server, HttpServer.HttpServer).address
     const baseUrl = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : ""

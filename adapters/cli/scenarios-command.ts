@@ -1,9 +1,12 @@
 import { Command, Options } from "@effect/cli"
 import { integerOption } from "./option-values.js"
 import { writeFileSync } from "node:fs"
-import { Console, Effect, Either, Option } from "effect"
+import { Cause, Config, Console, Effect, Either, Option, Redacted } from "effect"
 import { catalog } from "../../scenarios/catalog.js"
+import { checkServer, remoteHttpLayer } from "../../scenarios/layer-http-remote.js"
 import { layerNames, layers } from "../../scenarios/layers.js"
+import type { ScenarioLayer } from "../../scenarios/system.js"
+import { parseServerUrl } from "./kiosk-command.js"
 import { decodeToken } from "../../scenarios/replay-token.js"
 import { failureText, resultLine, summaryText } from "../../scenarios/report-console.js"
 import { renderHtmlReport } from "../../scenarios/report-html.js"
@@ -38,18 +41,46 @@ const runCommand = Command.make(
       Options.withDefault("smoke"),
       Options.withDescription(`smoke, full, or scenario names separated by commas (see \`ecoupon scenarios list\`; "${MODEL_SUITE}" is the model-based suite)`)
     ),
-    layer: Options.choice("layer", layerNames).pipe(Options.withDefault("sim" as const), Options.withDescription("Where the system under test runs: sim (in process, virtual time), serial (drivers to emulators over ptys), http (a management server the runner starts on a temporary embedded store; kiosks, merchants and operators over its API)")),
+    layer: Options.choice("layer", layerNames).pipe(Options.withDefault("sim" as const), Options.withDescription("Where the system under test runs: sim (in process, virtual time), serial (drivers to emulators over ptys), http (a management server the runner starts on a temporary embedded store, or the one --server names; kiosks, merchants and operators over its API)")),
     seed: integerOption("seed").pipe(Options.withDefault(1), Options.withDescription("Seeds the system's ids and devices, and the model-based suite's search")),
     runs: integerOption("runs").pipe(Options.withDefault(DEFAULT_RUNS), Options.withDescription("Model-based runs (each a fresh system and up to 50 commands)")),
     replay: Options.text("replay").pipe(Options.optional, Options.withDescription("Run exactly what a failure's replay token says")),
     junit: Options.file("junit").pipe(Options.optional, Options.withDescription("Write JUnit XML here")),
     html: Options.file("html").pipe(Options.optional, Options.withDescription("Write the HTML report here (one self-contained page)")),
-    checkDeterminism: Options.boolean("check-determinism").pipe(Options.withDescription("Run each seed twice on the sim layer and compare the traces' hashes"))
+    checkDeterminism: Options.boolean("check-determinism").pipe(Options.withDescription("Run each seed twice on the sim layer and compare the traces' hashes")),
+    server: Options.text("server").pipe(
+      Options.optional,
+      Options.withDescription("With --layer http: run against this server (`ecoupon serve --gateways demo`, e.g. a QA environment) instead of one the runner starts; needs --token")
+    ),
+    token: Options.redacted("token").pipe(
+      Options.withFallbackConfig(Config.redacted("ECOUPON_TOKEN")),
+      Options.optional,
+      Options.withDescription("With --server: an admin's token, eo_... (default: $ECOUPON_TOKEN; prefer the environment, a command line is visible to every user)")
+    )
   },
   (options) =>
     Effect.gen(function* () {
-      const layer = layers[options.layer]
+      let layer: ScenarioLayer | undefined = layers[options.layer]
       if (layer === undefined) return yield* usageError(`no ${options.layer} layer in this build`)
+      if (Option.isSome(options.server)) {
+        if (options.layer !== "http") return yield* usageError(`--server runs the http layer against a server you started; add --layer http (not ${options.layer})`)
+        if (options.checkDeterminism) return yield* usageError("--check-determinism runs on the sim layer; drop --server")
+        const url = parseServerUrl(options.server.value)
+        if ("error" in url) return yield* usageError(url.error)
+        const token = Option.isSome(options.token) ? Redacted.value(options.token.value).trim() : ""
+        if (token === "") return yield* usageError("--server needs an admin's token: give --token or set ECOUPON_TOKEN")
+        const server = { url: url.ok, token }
+        const refused = yield* Effect.promise(() => checkServer(server))
+        if (refused !== undefined) {
+          yield* Console.error(`ecoupon scenarios: ${refused}`)
+          process.exitCode = 1
+          return
+        }
+        layer = remoteHttpLayer(server)
+      } else if (Option.isSome(options.token)) {
+        return yield* usageError("--token goes with --server (the runner's own server needs none)")
+      }
+      const where = layer.where === undefined ? `the ${layer.name} layer` : `the ${layer.name} layer against ${layer.where}`
       if (options.runs < 1 || options.runs > 100_000) return yield* usageError(`--runs takes 1 to 100000, got ${options.runs}`)
       const suite = options.suite.split(",").map((name) => name.trim()).filter((name) => name.length > 0)
       const unknown = selectSuite(suite).unknown
@@ -71,17 +102,19 @@ const runCommand = Command.make(
       if (Option.isSome(options.replay)) {
         const token = decodeToken(options.replay.value)
         if (Either.isLeft(token)) return yield* usageError(token.left)
-        const tokenLayer = layers[token.right.layer]
+        if (layer.where !== undefined && token.right.layer !== "http") return yield* usageError(`the token is for the ${token.right.layer} layer; --server runs the http layer only`)
+        const tokenLayer = layer.where !== undefined ? layer : layers[token.right.layer]
         if (tokenLayer === undefined) return yield* usageError(`the token is for the ${token.right.layer} layer, which this build does not have`)
-        process.stderr.write(`replaying ${token.right.suite} on the ${token.right.layer} layer, seed ${token.right.seed}\n`)
+        process.stderr.write(`replaying ${token.right.suite} on ${tokenLayer.where === undefined ? `the ${token.right.layer} layer` : `the http layer against ${tokenLayer.where}`}, seed ${token.right.seed}\n`)
         const result = yield* Effect.tryPromise((signal) => runReplay(token.right, tokenLayer, { signal }))
         progress(result)
         results = [result]
       } else {
-        process.stderr.write(`running ${suite.join(", ")} on the ${options.layer} layer, seed ${options.seed}\n`)
+        process.stderr.write(`running ${suite.join(", ")} on ${where}, seed ${options.seed}\n`)
+        const chosen = layer
         results = yield* Effect.tryPromise((signal) =>
           runSuite({
-            layer,
+            layer: chosen,
             suite,
             seed: options.seed,
             runs: options.runs,
@@ -103,7 +136,17 @@ const runCommand = Command.make(
         process.stderr.write(`report: ${options.html.value}\n`)
       }
       if (results.some((result) => !result.ok)) process.exitCode = 1
-    }).pipe(Effect.catchAll((error) => usageError(typeof error === "string" ? error : String(error))))
+    }).pipe(
+      Effect.catchAll((error) =>
+        typeof error === "string"
+          ? usageError(error)
+          : // A run that could not go on (a server that went away mid-run): one line, exit 1.
+            Effect.zipRight(
+              Console.error(`ecoupon scenarios: ${Cause.isUnknownException(error) && error.error instanceof Error ? error.error.message : String(error)}`),
+              Effect.sync(() => void (process.exitCode = 1))
+            )
+      )
+    )
 ).pipe(Command.withDescription("Run scenario suites on a layer: a console summary, JUnit XML, and a replay line per failure (exit 1 on any failure)"))
 
 export const scenariosCommand = Command.make("scenarios").pipe(

@@ -7,6 +7,7 @@ import { OperatorsApi } from "./operators-api.js"
 import { CredentialsApi } from "./credentials-api.js"
 import { FleetApi } from "./fleet-api.js"
 import { MetricsApi } from "./metrics-api.js"
+import { DemoApi } from "./demo-api.js"
 import { BadRequest, Conflict, Forbidden, Gone, InternalError, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable, Unprocessable } from "./problem.js"
 
 /**
@@ -23,6 +24,7 @@ export class EcouponApi extends HttpApi.make("ecoupon")
   .add(CredentialsApi)
   .add(FleetApi)
   .add(MetricsApi)
+  .add(DemoApi)
   // Every endpoint may answer any problem: a refusal's status depends on what the core refuses.
   .addError(BadRequest)
   .addError(Unauthorized)

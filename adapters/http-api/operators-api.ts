@@ -3,11 +3,13 @@ import { Schema } from "effect"
 import { CheckResult } from "../../core/domain/audit.js"
 import { InstitutionId, KioskId, MerchantId, RegionId, TransferId, UserId } from "../../core/domain/ids.js"
 import { Institution } from "../../core/domain/institution.js"
+import { AccountId } from "../../core/domain/ledger.js"
 import { Kiosk, StockMovement, StockMovementId } from "../../core/domain/kiosk.js"
 import { Merchant } from "../../core/domain/merchant.js"
 import { Order } from "../../core/domain/order.js"
 import { OutboxId } from "../../core/domain/outbox.js"
 import { Region } from "../../core/domain/region.js"
+import { RegionCatalog } from "../../core/domain/catalog.js"
 import { Statement } from "../../core/domain/settlement.js"
 import { Twin, TwinConfig } from "../../core/domain/twin.js"
 import { OperatorReadAuth, OperatorWriteAuth } from "./security.js"
@@ -41,6 +43,10 @@ export const SettlementRunResult = Schema.Struct({
 })
 /** The auditor's report with its verdict: `ok` when every invariant holds. */
 export const AuditAnswer = Schema.Struct({ ok: Schema.Boolean, violationCount: Schema.Int, checkedAtMs: Schema.Int, checks: Schema.Array(CheckResult) })
+/** Ledger accounts to read, by id (`user:<userId>`, `coupon:<couponId>`, `merchant:<id>:payable`, `institution:<id>`, ...). */
+export const BalancesRequest = Schema.Struct({ accounts: Schema.Array(AccountId).pipe(Schema.maxItems(500)) })
+/** An account's balance; accounts that do not exist (nothing ever moved through them) are left out. */
+export const AccountBalance = Schema.Struct({ account: Schema.String, posted: Schema.Int, pending: Schema.Int, available: Schema.Int })
 /** A dead letter without its payload (an SMS's carries a phone number). */
 export const DeadLetter = Schema.Struct({
   id: OutboxId,
@@ -60,6 +66,7 @@ export class OperatorsApi extends HttpApiGroup.make("operators")
   .add(HttpApiEndpoint.post("addInstitution", "/institutions").setPayload(NewInstitution).addSuccess(Institution).middleware(OperatorWriteAuth))
   .add(HttpApiEndpoint.get("regions", "/regions").addSuccess(Schema.Array(Region)).middleware(OperatorReadAuth))
   .add(HttpApiEndpoint.post("addRegion", "/regions").setPayload(NewRegion).addSuccess(Region).middleware(OperatorWriteAuth))
+  .add(HttpApiEndpoint.get("regionCatalog", "/regions/:regionId/catalog").setPath(Schema.Struct({ regionId: RegionId })).addSuccess(RegionCatalog).middleware(OperatorReadAuth))
   .add(HttpApiEndpoint.get("merchants", "/merchants").addSuccess(Schema.Array(Merchant)).middleware(OperatorReadAuth))
   .add(HttpApiEndpoint.post("addMerchant", "/merchants").setPayload(NewMerchant).addSuccess(Merchant).middleware(OperatorWriteAuth))
   .add(HttpApiEndpoint.post("approveMerchant", "/merchants/:merchantId/approve").setPath(merchantPath).addSuccess(Merchant).middleware(OperatorWriteAuth))
@@ -73,10 +80,11 @@ export class OperatorsApi extends HttpApiGroup.make("operators")
   .add(HttpApiEndpoint.patch("setDesired", "/kiosks/:kioskId/desired").setPath(kioskPath).setPayload(DesiredPatchBody).addSuccess(Twin).middleware(OperatorWriteAuth))
   .add(HttpApiEndpoint.post("grant", "/grants").setPayload(GrantBody).addSuccess(GrantResult).middleware(OperatorWriteAuth))
   .add(HttpApiEndpoint.post("runSettlement", "/settlements/run").setPayload(SettlementRun).addSuccess(SettlementRunResult).middleware(OperatorWriteAuth))
+  .add(HttpApiEndpoint.post("balances", "/balances").setPayload(BalancesRequest).addSuccess(Schema.Array(AccountBalance)).middleware(OperatorReadAuth))
   .add(HttpApiEndpoint.get("audit", "/audit").addSuccess(AuditAnswer).middleware(OperatorReadAuth))
   .add(HttpApiEndpoint.get("flaggedOrders", "/orders/flagged").addSuccess(Schema.Array(Order)).middleware(OperatorReadAuth))
   .add(HttpApiEndpoint.get("deadLetters", "/outbox/dead").addSuccess(Schema.Array(DeadLetter)).middleware(OperatorReadAuth))
   .add(HttpApiEndpoint.post("retryDeadLetter", "/outbox/:id/retry").setPath(Schema.Struct({ id: OutboxId })).addSuccess(DeadLetter).middleware(OperatorWriteAuth))
   .prefix("/v1/ops")
-  .annotate(OpenApi.Description, "Operators: institutions, regions, merchants, kiosks and their twins, point grants, settlement runs, the audit, dead letters. Auditors read only")
+  .annotate(OpenApi.Description, "Operators: institutions, regions and their catalogs (offers with their stock), merchants, kiosks and their twins, point grants, settlement runs, ledger balances, the audit, dead letters. Auditors read only")
 {}

@@ -36,6 +36,7 @@ const callerOf = (middleware: ReadonlySet<{ readonly key: string }>): Caller | u
 const fill = (path: string) =>
   path
     .replace(":kioskId", deployment.kiosk1)
+    .replace(":regionId", deployment.region1)
     .replace(":merchantId", deployment.merchant)
     .replace(":orderId", "ord_matrix")
     .replace(":challengeId", "otp_matrix")

@@ -21,6 +21,7 @@ import { dashboardLive, dashboardRouteNames } from "./dashboard-http.js"
 import { MerchantSecrets } from "./credentials/merchant-secrets.js"
 import type { MasterKey } from "./credentials/master-key.js"
 import { MetricsHttpLive } from "./metrics-http.js"
+import { DemoHttpLive } from "./demo-http.js"
 import { ServerMetrics } from "./metrics/server-metrics.js"
 import { makeRateLimiter, type RateLimitSettings } from "./rate-limit.js"
 import { RequestObserver, requestPipeline } from "./request-pipeline.js"
@@ -57,7 +58,7 @@ const extraRoutes = { "/docs": "docs", "/openapi.json": "openapi", ...dashboardR
 /** The API's handlers with what they need of the server itself; the core services come from below. */
 const apiLive = (config: HttpServerConfig) =>
   HttpApiBuilder.api(EcouponApi).pipe(
-    Layer.provide([healthHttpLive(config.storeDescription), KiosksHttpLive, MerchantsHttpLive, ProvidersHttpLive, OperatorsHttpLive, CredentialsHttpLive, FleetHttpLive, MetricsHttpLive]),
+    Layer.provide([healthHttpLive(config.storeDescription), KiosksHttpLive, MerchantsHttpLive, ProvidersHttpLive, OperatorsHttpLive, CredentialsHttpLive, FleetHttpLive, MetricsHttpLive, DemoHttpLive]),
     Layer.provide(AuthLive),
     Layer.provide([KioskBackends.Default, ApiKeys.Default, MerchantSecrets.Default, ChangeSignals.layer()])
   )

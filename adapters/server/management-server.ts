@@ -45,7 +45,9 @@ export const managementServerLive = (config: ManagementServerConfig) => {
   const storeDescription = describeStoreTarget(config.target)
   // The workers (and the gateways they send through) are built before the listener opens: a gateway
   // setting that is missing stops the server before it takes a request, and leaves no listener open.
-  const workers = workersLive(config.workers).pipe(Layer.provide(config.gateways.pipe(Layer.provide(ProviderEndpointsLive))))
+  // Merged, not only provided: the HTTP side sees what the gateways offer beside their ports (the demo
+  // gateways' controls, `/v1/demo`).
+  const workers = workersLive(config.workers).pipe(Layer.provideMerge(config.gateways.pipe(Layer.provide(ProviderEndpointsLive))))
   return httpServerLive({
     host: config.host,
     port: config.port,

@@ -2,7 +2,9 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { Auditor } from "../../core/audit.js"
 import type { OutboxMessage } from "../../core/domain/outbox.js"
+import { Catalog } from "../../core/catalog.js"
 import { Institutions } from "../../core/institutions.js"
+import { Ledger } from "../../core/ledger.js"
 import { Kiosks } from "../../core/kiosks.js"
 import { KioskTwins } from "../../core/twin.js"
 import { Merchants } from "../../core/merchants.js"
@@ -39,11 +41,14 @@ export const OperatorsHttpLive = HttpApiBuilder.group(EcouponApi, "operators", (
     const auditor = yield* Auditor
     const orders = yield* Orders
     const outbox = yield* Outbox
+    const ledger = yield* Ledger
+    const catalog = yield* Catalog
     return handlers
       .handle("institutions", () => institutions.list())
       .handle("addInstitution", ({ payload }) => asProblem(institutions.register(payload)))
       .handle("regions", () => regions.list())
       .handle("addRegion", ({ payload }) => asProblem(regions.register(payload)))
+      .handle("regionCatalog", ({ path }) => asProblem(catalog.catalogForRegion(path.regionId)))
       .handle("merchants", () => merchants.list())
       .handle("addMerchant", ({ payload }) => asProblem(merchants.register({ id: payload.id, name: payload.name, providerUrl: payload.providerUrl ?? null })))
       .handle("approveMerchant", ({ path }) => asProblem(merchants.approve(path.merchantId)))
@@ -62,6 +67,11 @@ export const OperatorsHttpLive = HttpApiBuilder.group(EcouponApi, "operators", (
           return { transferId: transfer.id, userId: payload.userId, points: transfer.amount, availablePoints: balance.available }
         }).pipe(asProblem))
       .handle("runSettlement", ({ payload }) => settlements.closeAll({ periodEndMs: payload.periodEndMs }))
+      .handle("balances", ({ payload }) =>
+        Effect.map(
+          Effect.forEach(payload.accounts, (account) => Effect.option(ledger.balance(account))),
+          (balances) => balances.flatMap((found) => (found._tag === "Some" ? [{ account: found.value.account, posted: found.value.posted, pending: found.value.debitsPending, available: found.value.available }] : []))
+        ))
       .handle("audit", () => Effect.map(auditor.run, (report) => ({ ok: report.ok, violationCount: report.violationCount, checkedAtMs: report.checkedAtMs, checks: report.checks })))
       .handle("flaggedOrders", () => orders.listFlagged())
       .handle("deadLetters", () => Effect.map(outbox.list({ state: "dead", limit: DEAD_LETTERS_LIST_MAX }), (messages) => messages.map(deadLetterOf)))
