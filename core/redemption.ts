@@ -1,7 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Context, Data, Effect, Option, Schema } from "effect"
 import { Coupons } from "./coupons.js"
-import { CouponNotFound, ExpirySweep } from "./domain/coupon.js"
+import { CouponNotFound, CouponRow, ExpirySweep } from "./domain/coupon.js"
+import { DbInt } from "./domain/points.js"
+import { firstRow } from "./rows.js"
 import { CouponId, type RedemptionId, TransferId } from "./domain/ids.js"
 import { InvalidRequest } from "./domain/invalid-request.js"
 import { Account } from "./domain/ledger.js"
@@ -36,6 +38,13 @@ export class RedemptionConfig extends Context.Reference<RedemptionConfig>()("eco
 }) {}
 
 export const EXPIRY_BATCH_MAX = 500
+
+const firstLocked = firstRow(Schema.Struct({
+  ...CouponRow.fields,
+  replayed: DbInt,
+  available_points: Schema.NullOr(DbInt),
+  payable_kind: Schema.NullOr(Schema.String)
+}))
 
 /** Another request wrote the same redemption in the meantime: answer from what it wrote. */
 class Raced extends Data.TaggedError("Raced")<{}> {}
@@ -90,21 +99,30 @@ export class Redemptions extends Effect.Service<Redemptions>()("ecoupon/Redempti
         row.request_key === key
           ? Effect.succeed(redemptionFromRow({ ...row, state: "redeemed", rolled_back_at_ms: null }))
           : Effect.fail(new RedemptionConflict({ redemptionId, difference: difference(row.request_key, key) }))
+      const payable = Account.merchantPayable(merchantId)
       const write = Effect.gen(function* () {
-        const existing = yield* find(redemptionId)
-        if (Option.isSome(existing)) return yield* replayOf(existing.value)
+        // The coupon by its code, locked (see `Coupons.lock`), with whether this redemption exists
+        // already (a replay), what the coupon holds and whether the merchant's payable account is
+        // open, in one statement.
+        const locked = yield* sql`
+          UPDATE coupons SET state = state WHERE code = ${couponCode}
+          RETURNING *, (SELECT COUNT(*) FROM redemptions WHERE id = ${redemptionId}) AS replayed,
+            (SELECT credits_posted - debits_posted - debits_pending FROM ledger_accounts WHERE id = 'coupon:' || coupons.id) AS available_points,
+            (SELECT kind FROM ledger_accounts WHERE id = ${payable}) AS payable_kind`.pipe(Effect.orDie, Effect.flatMap(firstLocked))
+        if (Option.isNone(locked) || locked.value.replayed > 0) {
+          const existing = yield* find(redemptionId)
+          if (Option.isSome(existing)) return yield* replayOf(existing.value)
+        }
         if (!Number.isSafeInteger(amount) || amount <= 0) {
           return yield* new InvalidRequest({ reason: `a redemption takes a whole number of points greater than zero, got ${amount}` })
         }
-        const found = yield* coupons.findByCode(couponCode)
         // Another merchant's coupon is answered as unknown: a merchant learns nothing of others' coupons.
-        if (Option.isNone(found) || found.value.merchant_id !== merchantId) return yield* new CouponNotFound({ coupon: couponCode })
-        const coupon = Option.getOrThrow(yield* coupons.lock(found.value.id))
+        if (Option.isNone(locked) || locked.value.merchant_id !== merchantId) return yield* new CouponNotFound({ coupon: couponCode })
+        const coupon = locked.value
         if (coupon.state !== "active") return yield* new CouponNotRedeemable({ couponCode, state: coupon.state })
         const now = yield* Clock.currentTimeMillis
         if (now >= coupon.expires_at_ms) return yield* new CouponExpired({ couponCode, expiresAtMs: coupon.expires_at_ms })
-        const payable = Account.merchantPayable(merchantId)
-        yield* ledger.openAccount(payable, "merchant_payable").pipe(Effect.orDie)
+        if (coupon.payable_kind !== "merchant_payable") yield* ledger.openAccount(payable, "merchant_payable").pipe(Effect.orDie)
         yield* ledger.transfer({ id: TransferId.make(`redeem:${redemptionId}`), debit: Account.coupon(coupon.id), credit: payable, amount, code: "redeem", ref: redemptionId }).pipe(
           Effect.catchTags({
             InsufficientFunds: (error) => Effect.fail(new CouponBalanceTooLow({ couponCode, balancePoints: error.available, requestedPoints: amount })),
@@ -113,7 +131,8 @@ export class Redemptions extends Effect.Service<Redemptions>()("ecoupon/Redempti
             TransferConflict: Effect.die
           })
         )
-        const balanceAfter = yield* coupons.balanceOf(coupon.id)
+        // The row is locked and the transfer posted at once: what is left is what was there less the amount.
+        const balanceAfter = (coupon.available_points ?? 0) - amount
         const inserted = yield* sql`
           INSERT INTO redemptions (id, coupon_id, merchant_id, amount, state, request_key, redeemed_at_ms, rolled_back_at_ms, balance_after)
           VALUES (${redemptionId}, ${coupon.id}, ${merchantId}, ${amount}, 'redeemed', ${key}, ${now}, NULL, ${balanceAfter})
