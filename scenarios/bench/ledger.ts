@@ -17,7 +17,7 @@ import { makeSqlFloor, type SqlFloor } from "./sql-floor.js"
  * - batched (`Ledger.transferBatch`, `batch` transfers per transaction, default 100): the same work per
  *   transfer with the transaction's cost shared, as TigerBeetle's create_transfers.
  * Target: >= 10,000 per second. CPU time per transfer is printed too: steadier than wall time when
- * the machine is busy. Beside the one-per-transaction figure, its SQL floor: the same statements
+ * the machine is busy. Tracing is off, as in the server and the simulator. Beside the one-per-transaction figure, its SQL floor: the same statements
  * replayed straight on sql.js and on native SQLite (`sql-floor.ts`), the replay's wall and CPU time
  * taken out of the run's figures.
  */
@@ -86,7 +86,8 @@ const runOn = async (store: StoreName, transfers: number, batch: number, floor: 
   const observer = floor === undefined ? {} : { observer: floor.observer }
   const client = store === "native" ? NativeSqlite.layer(observer) : Layer.orDie(SqljsClient.layer(observer))
   const migrated = Layer.effectDiscard(Effect.orDie(runMigrations())).pipe(Layer.provideMerge(client))
-  return Effect.runPromise(program.pipe(Effect.provide(Ledger.Default.pipe(Layer.provideMerge(migrated)))))
+  // Tracing off, as the server and the simulator run: nobody collects the spans.
+  return Effect.runPromise(program.pipe(Effect.provide(Ledger.Default.pipe(Layer.provideMerge(migrated))), Effect.withTracerEnabled(false)))
 }
 
 export const run = async (args: ReadonlyArray<string>): Promise<void> => {

@@ -3,7 +3,7 @@
  * module exporting `run(args)`; the list below is the whole catalogue.
  */
 const benches: Record<string, { readonly about: string; readonly load: () => Promise<{ run: (args: ReadonlyArray<string>) => Promise<void> }> }> = {
-  ledger: { about: "posted transfers per second through the ledger on in-memory sql.js, one per transaction (with its SQL floor on sql.js and native SQLite) and batched [transfers] [batch]", load: () => import("./ledger.js") },
+  ledger: { about: "posted transfers per second through the ledger on in-memory sql.js and native SQLite (both by default), one per transaction (CPU per transfer, its SQL floor on sql.js and native SQLite) and batched [transfers] [batch] [sqljs|native|both] [no-floor]", load: () => import("./ledger.js") },
   hil: { about: "CRT-591 status exchanges driver to emulator over a socat pty: overhead p50/p99, memory [exchanges]", load: () => import("./hil.js") },
   store: { about: "durable embedded store vs PostgreSQL: ledger tx/s with concurrent writers, fsyncs/tx [seconds] [writers]", load: () => import("./store.js") },
   sim: { about: "fleet simulator at scale: journeys/s, CPU per journey, statements per journey, the SQL floor of the same statements on sql.js and native SQLite and the ratio to it, peak RSS; on native SQLite, sql.js with sqljs [kiosks] [days] [customers/kiosk/day] [seed] [spans] [no-audit] [no-floor] [sqljs]", load: () => import("./sim.js") },
