@@ -273,7 +273,9 @@ const settle = (model: Model): string => {
     statements[r.merchant] = true
   }
   const lines: Array<string> = []
-  deployment.merchants.forEach((merchant, m) => {
+  // The back office closes the merchants' periods in the order of their ids (core/settlement.ts, closeAll).
+  const byId = deployment.merchants.map((merchant, m) => ({ merchant, m })).sort((a, b) => (a.merchant < b.merchant ? -1 : a.merchant > b.merchant ? 1 : 0))
+  byId.forEach(({ merchant, m }) => {
     if (!statements[m]) return
     const total = totals[m] ?? 0
     model.payable[m] = (model.payable[m] ?? 0) - total
