@@ -7,6 +7,7 @@ import { checkServer, remoteHttpLayer } from "../../scenarios/layer-http-remote.
 import { layerNames, layers } from "../../scenarios/layers.js"
 import type { ScenarioLayer } from "../../scenarios/system.js"
 import { parseServerUrl } from "./kiosk-command.js"
+import { INTERRUPTED_EXIT } from "./sim-command.js"
 import { decodeToken } from "../../scenarios/replay-token.js"
 import { failureText, resultLine, summaryText } from "../../scenarios/report-console.js"
 import { renderHtmlReport } from "../../scenarios/report-html.js"
@@ -86,7 +87,12 @@ const runCommand = Command.make(
       const unknown = selectSuite(suite).unknown
       if (unknown.length > 0) return yield* usageError(`no scenario named ${unknown.join(", ")}; \`ecoupon scenarios list\` names them all`)
       const startedMs = performance.now()
-      const progress = (result: ScenarioResult) => process.stderr.write(`${resultLine(result)}\n`)
+      // What ran so far: on Ctrl-C or SIGTERM the summary and reports are of these, marked partial.
+      const ran: Array<ScenarioResult> = []
+      const progress = (result: ScenarioResult) => {
+        ran.push(result)
+        process.stderr.write(`${resultLine(result)}\n`)
+      }
       if (options.checkDeterminism) {
         if (options.layer !== "sim") return yield* usageError(`--check-determinism runs each seed twice on the sim layer (virtual time, one seed one run); drop --layer ${options.layer}`)
         const simLayer = layers.sim
@@ -98,6 +104,20 @@ const runCommand = Command.make(
         if (different > 0) process.exitCode = 1
         return
       }
+      const report = (results: ReadonlyArray<ScenarioResult>, partial: boolean) =>
+        Effect.gen(function* () {
+          for (const result of results.filter((r) => !r.ok)) yield* Console.log(`\n${failureText(result)}`)
+          if (partial) yield* Console.log(`\nPARTIAL: interrupted after ${results.length} scenario result(s); what had not finished is not counted`)
+          yield* Console.log(`\n${summaryText(results, performance.now() - startedMs)}`)
+          const generatedAt = new Date(Date.now()).toISOString()
+          if (Option.isSome(options.junit)) yield* write(options.junit.value, renderJunit(results, generatedAt), "JUnit XML")
+          if (Option.isSome(options.html)) {
+            const named = Option.isSome(options.replay) ? "replay" : suite.join(", ")
+            const meta = { seed: options.seed, suite: partial ? `${named} (partial: interrupted)` : named, generatedAt, wallMs: performance.now() - startedMs }
+            yield* write(options.html.value, renderHtmlReport(results, meta), "HTML report")
+            process.stderr.write(`report: ${options.html.value}\n`)
+          }
+        })
       let results: ReadonlyArray<ScenarioResult>
       if (Option.isSome(options.replay)) {
         const token = decodeToken(options.replay.value)
@@ -124,17 +144,18 @@ const runCommand = Command.make(
               if (run % 10 === 0) process.stderr.write(`  ${MODEL_SUITE}: ${run} run(s)\n`)
             }
           })
+        ).pipe(
+          // Ctrl-C or SIGTERM: the runner stops between two steps; what ran is summarised and
+          // written (marked partial), and the process exits 130.
+          Effect.onInterrupt(() =>
+            Effect.zipRight(
+              Effect.ignore(report(ran, true)),
+              Effect.sync(() => void (process.exitCode = INTERRUPTED_EXIT))
+            )
+          )
         )
       }
-      for (const result of results.filter((r) => !r.ok)) yield* Console.log(`\n${failureText(result)}`)
-      yield* Console.log(`\n${summaryText(results, performance.now() - startedMs)}`)
-      const generatedAt = new Date(Date.now()).toISOString()
-      if (Option.isSome(options.junit)) yield* write(options.junit.value, renderJunit(results, generatedAt), "JUnit XML")
-      if (Option.isSome(options.html)) {
-        const meta = { seed: options.seed, suite: Option.isSome(options.replay) ? "replay" : suite.join(", "), generatedAt, wallMs: performance.now() - startedMs }
-        yield* write(options.html.value, renderHtmlReport(results, meta), "HTML report")
-        process.stderr.write(`report: ${options.html.value}\n`)
-      }
+      yield* report(results, false)
       if (results.some((result) => !result.ok)) process.exitCode = 1
     }).pipe(
       Effect.catchAll((error) =>
