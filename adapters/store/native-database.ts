@@ -1,5 +1,6 @@
 import Database from "better-sqlite3"
 import { asSqlError, type CellValue, defaultPragmas, type SqliteConnection, sqlError, type SqlValue } from "./sqljs-database.js"
+import { StatementCache } from "./statement-cache.js"
 
 // Prepared statements are reused by SQL text; the bound keeps memory flat under ad-hoc SQL.
 const statementCacheMax = 256
@@ -19,7 +20,8 @@ const bindable = (params: ReadonlyArray<SqlValue>): ReadonlyArray<SqlValue | Buf
  * native`); not durable.
  */
 export class NativeDatabase implements SqliteConnection {
-  private readonly statements = new Map<string, Database.Statement>()
+  // better-sqlite3 frees a statement when it is collected: nothing to release.
+  private readonly statements = new StatementCache<Database.Statement>(statementCacheMax, () => undefined)
   observer: ((sql: string, params: ReadonlyArray<SqlValue>) => void) | undefined
 
   private constructor(private readonly db: Database) {}
@@ -84,7 +86,7 @@ export class NativeDatabase implements SqliteConnection {
   }
 
   close(): void {
-    this.statements.clear()
+    this.statements.clear(false)
     this.db.close()
   }
 
@@ -98,19 +100,6 @@ export class NativeDatabase implements SqliteConnection {
   }
 
   private prepare(sql: string): Database.Statement {
-    const cached = this.statements.get(sql)
-    if (cached !== undefined) {
-      // Map order is insertion order: re-inserting marks the entry most recently used.
-      this.statements.delete(sql)
-      this.statements.set(sql, cached)
-      return cached
-    }
-    const statement = this.db.prepare(sql)
-    this.statements.set(sql, statement)
-    if (this.statements.size > statementCacheMax) {
-      const oldest = this.statements.keys().next().value as string
-      this.statements.delete(oldest)
-    }
-    return statement
+    return this.statements.get(sql, (text) => this.db.prepare(text))
   }
 }

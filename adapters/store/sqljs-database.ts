@@ -1,6 +1,7 @@
 import { SqlError } from "@effect/sql/SqlError"
 import type initSqlJs from "sql.js"
 import type { SqlJs } from "./sqljs-runtime.js"
+import { StatementCache } from "./statement-cache.js"
 
 /** A value SQLite stores: what every accepted parameter becomes before it is bound (and journaled). */
 export type SqlValue = number | string | null | Uint8Array
@@ -111,7 +112,7 @@ export interface SqliteConnection {
  * failure is thrown as a `SqlError` naming the SQL.
  */
 export class SqljsDatabase implements SqliteConnection {
-  private readonly statements = new Map<string, Statement>()
+  private readonly statements = new StatementCache<Statement>(statementCacheMax, (statement) => statement.free())
   /** Sees every statement just before it runs, with its bound values (a benchmark's recorder). */
   observer: ((sql: string, params: ReadonlyArray<SqlValue>) => void) | undefined
 
@@ -204,7 +205,7 @@ export class SqljsDatabase implements SqliteConnection {
    * frees every prepared statement and resets the pragmas, so both are restored here.
    */
   export(): Uint8Array {
-    this.statements.clear()
+    this.statements.clear(false)
     let bytes: Uint8Array
     try {
       bytes = this.db.export()
@@ -221,8 +222,7 @@ export class SqljsDatabase implements SqliteConnection {
   }
 
   private freeStatements(): void {
-    for (const statement of this.statements.values()) statement.free()
-    this.statements.clear()
+    this.statements.clear(true)
   }
 
   private applyPragmas(): void {
@@ -251,21 +251,7 @@ export class SqljsDatabase implements SqliteConnection {
   }
 
   private prepare(sql: string): Statement {
-    const cached = this.statements.get(sql)
-    if (cached !== undefined) {
-      // Map order is insertion order: re-inserting marks the entry most recently used.
-      this.statements.delete(sql)
-      this.statements.set(sql, cached)
-      return cached
-    }
-    const statement = this.db.prepare(sql)
-    this.statements.set(sql, statement)
-    if (this.statements.size > statementCacheMax) {
-      const [oldestSql, oldest] = this.statements.entries().next().value as [string, Statement]
-      this.statements.delete(oldestSql)
-      oldest.free()
-    }
-    return statement
+    return this.statements.get(sql, (text) => this.db.prepare(text))
   }
 }
 
