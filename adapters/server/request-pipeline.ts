@@ -96,12 +96,19 @@ const problemOfFailure = (error: unknown, request: HttpServerRequest.HttpServerR
 
 const notJson = () => makeProblem(400, "not-json", "Not JSON", "this API reads JSON bodies only; send Content-Type: application/json")
 
-/** Whether the request carries a body in another type than JSON (form, multipart, text...): refused before anything parses it. */
+/**
+ * Whether the request carries a body in another type than JSON (form, multipart, text...): refused
+ * before anything parses it. A multipart type is refused even with no body: the platform's multipart
+ * reader would wait for a boundary that never comes (the request timing out as a 503), or fail on a
+ * type without one (a 500).
+ */
 const hasNonJsonBody = (request: HttpServerRequest.HttpServerRequest): boolean => {
   const type = request.headers["content-type"]
   if (type === undefined) return false
+  const mediaType = type.split(";")[0]?.trim().toLowerCase() ?? ""
+  if (mediaType.startsWith("multipart/")) return true
   const hasBody = (request.headers["content-length"] !== undefined && request.headers["content-length"] !== "0") || request.headers["transfer-encoding"] !== undefined
-  return hasBody && type.split(";")[0]?.trim().toLowerCase() !== "application/json"
+  return hasBody && mediaType !== "application/json"
 }
 
 export const requestPipeline = (options: PipelineOptions) => (app: HttpApp.Default): HttpApp.Default =>
