@@ -1,9 +1,14 @@
 import Database from "better-sqlite3"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { asSqlError, type CellValue, defaultPragmas, type SqliteConnection, sqlError, type SqlValue } from "./sqljs-database.js"
 import { StatementCache } from "./statement-cache.js"
 
 // Prepared statements are reused by SQL text; the bound keeps memory flat under ad-hoc SQL.
 const statementCacheMax = 256
+// A temporary file database's page cache: the hot pages (indexes, recent rows) stay in memory.
+const temporaryFileCacheKiB = 65_536
 
 // better-sqlite3 binds Buffers, not bare Uint8Arrays.
 const bindable = (params: ReadonlyArray<SqlValue>): ReadonlyArray<SqlValue | Buffer> =>
@@ -24,19 +29,37 @@ export class NativeDatabase implements SqliteConnection {
   private readonly statements = new StatementCache<Database.Statement>(statementCacheMax, () => undefined)
   observer: ((sql: string, params: ReadonlyArray<SqlValue>) => void) | undefined
 
-  private constructor(private readonly db: Database) {}
+  private constructor(
+    private readonly db: Database,
+    /** The directory of a temporary file database, removed on close. */
+    private readonly tempDir: string | undefined
+  ) {}
 
-  /** An empty in-memory database with the store's pragmas. */
-  static open(pragmas: ReadonlyArray<string> = defaultPragmas): NativeDatabase {
+  /**
+   * An empty database with the store's pragmas: in memory, or with `temporaryFile` in a file of a fresh
+   * directory under the OS's temporary directory, removed on close. On a file, the database is out of
+   * the process's memory (a month of a 100-kiosk fleet is ~2 GiB of it, sim/README.md) but for
+   * SQLite's page cache (`temporaryFileCacheKiB`); the pragmas (no fsync, journal in memory, exclusive
+   * lock) already suit a file nobody reads after a crash.
+   */
+  static open(pragmas: ReadonlyArray<string> = defaultPragmas, temporaryFile = false): NativeDatabase {
     let db: Database
+    let tempDir: string | undefined
     try {
-      db = new Database(":memory:")
+      if (temporaryFile) {
+        tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "ecoupon-native-store-"))
+        db = new Database(path.join(tempDir, "store.sqlite"))
+      } else {
+        db = new Database(":memory:")
+      }
     } catch (cause) {
+      if (tempDir !== undefined) fs.rmSync(tempDir, { recursive: true, force: true })
       throw sqlError("<open database>", cause)
     }
-    const database = new NativeDatabase(db)
+    const database = new NativeDatabase(db, tempDir)
     try {
       for (const pragma of pragmas) database.exec(pragma)
+      if (temporaryFile) database.exec(`PRAGMA cache_size = -${temporaryFileCacheKiB}`)
     } catch (cause) {
       database.close()
       throw cause
@@ -87,7 +110,11 @@ export class NativeDatabase implements SqliteConnection {
 
   close(): void {
     this.statements.clear(false)
-    this.db.close()
+    try {
+      this.db.close()
+    } finally {
+      if (this.tempDir !== undefined) fs.rmSync(this.tempDir, { recursive: true, force: true })
+    }
   }
 
   private withStatement<A>(sql: string, params: ReadonlyArray<SqlValue>, use: (statement: Database.Statement, values: ReadonlyArray<SqlValue | Buffer>) => A): A {

@@ -9,6 +9,8 @@ import { asSqlError, type SqliteConnection } from "./sqljs-database.js"
 export interface NativeLayerOptions {
   /** Sees every statement just before it runs (see `SqliteConnection.observer`): the SQL floor's recorder. */
   readonly observer?: SqliteConnection["observer"]
+  /** The database in a temporary file (removed when the layer closes) instead of in memory: long runs. */
+  readonly temporaryFile?: boolean
 }
 
 /**
@@ -22,7 +24,7 @@ export const layer = (options: NativeLayerOptions = {}): Layer.Layer<SqlClient.S
   Layer.scoped(
     SqlClient.SqlClient,
     Effect.gen(function* () {
-      const db = yield* Effect.try({ try: () => NativeDatabase.open(), catch: (cause): SqlError => asSqlError(cause, "<open>") })
+      const db = yield* Effect.try({ try: () => NativeDatabase.open(undefined, options.temporaryFile === true), catch: (cause): SqlError => asSqlError(cause, "<open>") })
       db.observer = options.observer
       const { client } = yield* SqljsClient.make(db)
       return client
