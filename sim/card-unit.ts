@@ -201,7 +201,7 @@ const makePort = (unit: CardUnitModel): CardUnitService => {
           const nowMs = yield* Clock.currentTimeMillis
           if (h !== undefined && h.plan._tag === "Take" && h.atMs + h.plan.afterMs <= nowMs + timeoutMs) {
             // The customer takes the card once the wait is over, whatever the clock reads on waking: on
-            // real time a timer may wake a millisecond before Date.now() says the delay has passed (Node
+            // real time a timer may wake a millisecond before the wall clock says the delay has passed (Node
             // counts timers on its loop's cached monotonic clock), and a second look at the clock would
             // then leave the card at the gate although awaitTaken answers that it was taken.
             yield* pause(h.atMs + h.plan.afterMs - nowMs)
