@@ -4,9 +4,11 @@ import { type MerchantId, OfferId, type RegionId } from "./domain/ids.js"
 import { InvalidRequest } from "./domain/invalid-request.js"
 import { MerchantNotFound } from "./domain/merchant.js"
 import { RegionNotFound } from "./domain/region.js"
-import { decodeCatalogVersions, makeCatalogRepo, type PendingChange } from "./catalog-repo.js"
+import { makeCatalogRepo, type PendingChange } from "./catalog-repo.js"
 import { CatalogConfig, checkOffer, type OfferDraft, sameOffer } from "./catalog-rules.js"
 import type { ProviderOffer } from "./ports/provider-gateway.js"
+import { DbInt } from "./domain/points.js"
+import { onRows } from "./rows.js"
 import { traced } from "./traced.js"
 
 export { type CatalogSettings, CatalogConfig, defaultCatalogSettings } from "./catalog-rules.js"
@@ -20,6 +22,7 @@ export interface ProviderSync {
   readonly withdrawn: number
 }
 
+const decodeVersionRows = Schema.decodeUnknownEither(Schema.Array(Schema.Struct({ catalog_version: DbInt })))
 const decodeOfferIds = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: OfferId })))
 
 /**
@@ -211,15 +214,13 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
         return new RegionCatalog({ regionId, version, offers })
       }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die), traced("Catalog.catalogForRegion"))
 
-    const regionVersion = (regionId: RegionId) =>
-      Effect.gen(function* () {
-        const rows = yield* sql`SELECT catalog_version FROM regions WHERE id = ${regionId}`.pipe(
-          Effect.flatMap(decodeCatalogVersions),
-          Effect.orDie
-        )
-        const row = rows[0]
-        if (row === undefined) return yield* new RegionNotFound({ regionId })
-        return row.catalog_version
+    /** The region's catalog version; its rows decoded in the statement's own continuation (a hot path: every kiosk visit). */
+    const regionVersion = (regionId: RegionId): Effect.Effect<number, RegionNotFound> =>
+      onRows(sql`SELECT catalog_version FROM regions WHERE id = ${regionId}`, (rows) => {
+        const decoded = decodeVersionRows(rows)
+        if (decoded._tag === "Left") return Effect.die(decoded.left)
+        const row = decoded.right[0]
+        return row === undefined ? Effect.fail(new RegionNotFound({ regionId })) : Effect.succeed(row.catalog_version)
       })
 
     /** The changes after `sinceVersion`, oldest first, at most `limit` (and `changesPageMax`) of them. */
@@ -228,17 +229,19 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
      * version (one statement, no transaction) says so, since every change's version is at most its
      * region's. Only when there is something newer are the changes read, in a transaction.
      */
-    const changesSince = (regionId: RegionId, sinceVersion: number, limit?: number): Effect.Effect<ReadonlyArray<CatalogChange>, RegionNotFound> =>
-      Effect.gen(function* () {
-        const since = Math.max(0, Math.floor(sinceVersion))
-        if ((yield* regionVersion(regionId)) <= since) return []
-        return yield* Effect.gen(function* () {
-          const nowMs = yield* Clock.currentTimeMillis
-          const pageSize = Math.min(Math.max(1, Math.floor(limit ?? settings.changesPageMax)), settings.changesPageMax)
-          const rows = yield* repo.changeRowsSince(regionId, since, pageSize)
-          return yield* repo.materialize(rows, nowMs, settings.catalogOffersMax)
-        }).pipe(sql.withTransaction)
-      }).pipe(Effect.catchTag("SqlError", Effect.die), traced("Catalog.changesSince"))
+    const changesSince = (regionId: RegionId, sinceVersion: number, limit?: number): Effect.Effect<ReadonlyArray<CatalogChange>, RegionNotFound> => {
+      const since = Math.max(0, Math.floor(sinceVersion))
+      return Effect.flatMap(regionVersion(regionId), (version): Effect.Effect<ReadonlyArray<CatalogChange>> =>
+        version <= since
+          ? Effect.succeed([])
+          : Effect.gen(function* () {
+              const nowMs = yield* Clock.currentTimeMillis
+              const pageSize = Math.min(Math.max(1, Math.floor(limit ?? settings.changesPageMax)), settings.changesPageMax)
+              const rows = yield* repo.changeRowsSince(regionId, since, pageSize)
+              return yield* repo.materialize(rows, nowMs, settings.catalogOffersMax)
+            }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die))
+      ).pipe(traced("Catalog.changesSince"))
+    }
 
     /**
      * Live changes of one region, from the moment the stream runs. To follow a region without a gap:

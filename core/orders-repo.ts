@@ -7,7 +7,7 @@ import { CouponRow } from "./domain/coupon.js"
 import { Abortion, CurrentOffer, type DeliveredMedium, Delivery, type Medium, OrderRow, type PlaceOrder, Placement } from "./domain/order.js"
 import { SessionAtOtherKiosk, SessionEnded, SessionNotFound, SessionRow, UserNotFound } from "./domain/user.js"
 import { DbInt } from "./domain/points.js"
-import { firstRow } from "./rows.js"
+import { allRows, firstRow, query } from "./rows.js"
 
 /**
  * The SQL and the request keys behind `Orders`. Every function joins the caller's transaction; SQL
@@ -86,7 +86,14 @@ const firstClaimedOrder = firstRow(Schema.Struct({
   kiosk_desired_json: Schema.NullOr(Schema.String),
   phone: Schema.optional(Schema.NullOr(PhoneNumber))
 }))
-const firstActivatedCoupon = firstRow(Schema.Struct({ id: CouponId, code: CouponCode, value_points: DbInt, issued_at_ms: DbInt, expires_at_ms: DbInt }))
+const activatedCouponRows = Schema.decodeUnknownEither(Schema.Array(Schema.Struct({ id: CouponId, code: CouponCode, value_points: DbInt, issued_at_ms: DbInt, expires_at_ms: DbInt })))
+/** The coupon an order's delivery activated; a defect when its rows do not decode or there is none. */
+const activatedCoupon = (orderId: OrderId) => (rows: ReadonlyArray<unknown>) => {
+  const decoded = activatedCouponRows(rows)
+  if (decoded._tag === "Left") return Effect.die(decoded.left)
+  const coupon = decoded.right[0]
+  return coupon === undefined ? Effect.dieMessage(`order ${orderId} has no coupon`) : Effect.succeed(coupon)
+}
 const OfferForOrderRow = Schema.Struct({
   ...OfferRow.fields,
   sold_in: DbInt,
@@ -94,8 +101,8 @@ const OfferForOrderRow = Schema.Struct({
   offer_version: Schema.NullOr(DbInt),
   merchant_version: Schema.NullOr(DbInt)
 })
-const firstOfferForOrder = firstRow(OfferForOrderRow)
-const decodeSessions = Schema.decodeUnknown(Schema.Array(SessionRow))
+const offerForOrderRows = Schema.decodeUnknownEither(Schema.Array(OfferForOrderRow))
+const sessionRows = allRows(SessionRow)
 const firstSessionPlaced = firstRow(Schema.Struct({
   ...SessionRow.fields,
   placed: DbInt,
@@ -111,14 +118,14 @@ export const makeOrdersRepo = Effect.gen(function* () {
     SELECT o.*, c.id AS coupon_id, c.code AS coupon_code, c.state AS coupon_state
     FROM orders o JOIN coupons c ON c.order_id = o.id`
 
-  const findOrder = (id: OrderId) => sql`${orderSelect} WHERE o.id = ${id}`.pipe(Effect.orDie, Effect.flatMap(firstOrder))
+  const findOrder = (id: OrderId) => query(sql`${orderSelect} WHERE o.id = ${id}`, firstOrder)
 
   // PostgreSQL holds the order's row to the end of the transaction; SQLite has a single writer, and a
   // read inside a write transaction is already in turn.
   const forUpdate = sql.onDialectOrElse({ pg: () => sql`FOR UPDATE OF o`, orElse: () => sql`` })
 
   /** Reads the order and (on PostgreSQL) holds its row, so deliver, abort and the sweep take turns. One statement. */
-  const lockOrder = (id: OrderId) => sql`${orderSelect} WHERE o.id = ${id} ${forUpdate}`.pipe(Effect.orDie, Effect.flatMap(firstOrder))
+  const lockOrder = (id: OrderId) => query(sql`${orderSelect} WHERE o.id = ${id} ${forUpdate}`, firstOrder)
 
   /**
    * Delivers a placed order of this medium in one statement, answering its row with its kiosk's twin
@@ -128,34 +135,34 @@ export const makeOrdersRepo = Effect.gen(function* () {
    * back if what follows refuses.
    */
   const claimForDelivery = (id: OrderId, medium: Medium, resolutionKey: string, nowMs: number) =>
-    sql`
+    query(sql`
       UPDATE orders SET state = 'delivered', resolution_key = ${resolutionKey}, resolved_at_ms = ${nowMs}
       WHERE id = ${id} AND state = 'placed' AND medium = ${medium}
       RETURNING *, (SELECT desired_json FROM kiosk_twins WHERE kiosk_id = orders.kiosk_id) AS kiosk_desired_json
-        ${medium === "phone" ? sql`, (SELECT phone FROM users WHERE id = orders.user_id) AS phone` : sql``}`.pipe(
-      Effect.orDie,
-      Effect.flatMap(firstClaimedOrder)
-    )
+        ${medium === "phone" ? sql`, (SELECT phone FROM users WHERE id = orders.user_id) AS phone` : sql``}`, firstClaimedOrder)
 
   /**
    * Makes a delivered order's coupon active from now, with the validity it was placed with, in one
    * statement; answers what the delivery tells the kiosk.
    */
   const activateCoupon = (orderId: OrderId, cardUid: CardUid | null, nowMs: number) =>
-    sql`
+    query(sql`
       UPDATE coupons SET state = 'active', card_uid = ${cardUid}, issued_at_ms = ${nowMs}, expires_at_ms = ${nowMs} + (expires_at_ms - issued_at_ms)
       WHERE order_id = ${orderId}
-      RETURNING id, code, value_points, issued_at_ms, expires_at_ms`.pipe(
-      Effect.orDie,
-      Effect.flatMap(firstActivatedCoupon),
-      Effect.flatMap(Option.match({ onNone: () => Effect.dieMessage(`order ${orderId} has no coupon`), onSome: Effect.succeed }))
-    )
+      RETURNING id, code, value_points, issued_at_ms, expires_at_ms`, activatedCoupon(orderId))
 
   const checksOf = (row: typeof OfferForOrderRow.Type) => ({
     offer: row,
     soldIn: row.sold_in > 0,
     versions: { current: row.region_version ?? 0, offerChanged: Math.max(row.offer_version ?? 0, row.merchant_version ?? 0) }
   })
+  /** The offer row with what an order checks of it, if there is one; a defect when the rows do not decode. */
+  const firstOfferForOrder = (rows: ReadonlyArray<unknown>) => {
+    const decoded = offerForOrderRows(rows)
+    if (decoded._tag === "Left") return Effect.die(decoded.left)
+    const row = decoded.right[0]
+    return Effect.succeed(row === undefined ? Option.none() : Option.some(checksOf(row)))
+  }
 
   /**
    * What an order checks of its offer, as columns of one statement: the merchant's status, whether it
@@ -172,10 +179,10 @@ export const makeOrdersRepo = Effect.gen(function* () {
 
   /** The offer with what an order checks of it (`offerChecks`), in one statement. */
   const offerForOrder = (id: OfferId, regionId: RegionId) =>
-    sql`
+    query(sql`
       SELECT offers.id, offers.merchant_id, offers.title, offers.price_points, offers.stock, offers.valid_from_ms,
         offers.valid_until_ms, offers.coupon_validity_ms, offers.status, ${offerChecks(regionId)}
-      FROM offers WHERE offers.id = ${id}`.pipe(Effect.orDie, Effect.flatMap(firstOfferForOrder), Effect.map(Option.map(checksOf)))
+      FROM offers WHERE offers.id = ${id}`, firstOfferForOrder)
 
   /**
    * Takes `quantity` from the stock if that much is there and answers the offer as it was, with what an
@@ -183,14 +190,10 @@ export const makeOrdersRepo = Effect.gen(function* () {
    * back) if the order may not have it; when nothing was taken, `offerForOrder` says why.
    */
   const takeStockForOrder = (id: OfferId, regionId: RegionId, quantity: number) =>
-    sql`
+    query(sql`
       UPDATE offers SET stock = stock - ${quantity} WHERE id = ${id} AND stock >= ${quantity}
       RETURNING offers.id, offers.merchant_id, offers.title, offers.price_points, offers.stock + ${quantity} AS stock,
-        offers.valid_from_ms, offers.valid_until_ms, offers.coupon_validity_ms, offers.status, ${offerChecks(regionId)}`.pipe(
-      Effect.orDie,
-      Effect.flatMap(firstOfferForOrder),
-      Effect.map(Option.map(checksOf))
-    )
+        offers.valid_from_ms, offers.valid_until_ms, offers.coupon_validity_ms, offers.status, ${offerChecks(regionId)}`, firstOfferForOrder)
 
   const giveBackStock = (offerId: OfferId, quantity: number) =>
     sql`UPDATE offers SET stock = stock + ${quantity} WHERE id = ${offerId}`.pipe(Effect.orDie, Effect.asVoid)
@@ -252,14 +255,11 @@ export const makeOrdersRepo = Effect.gen(function* () {
    * statement. No row when the session does not exist; the rest is then asked apart.
    */
   const sessionUnlessPlaced = (sessionId: SessionRow["id"], orderId: OrderId, kioskId: KioskId) =>
-    sql`
+    query(sql`
       SELECT s.*, (SELECT COUNT(*) FROM orders WHERE id = ${orderId}) AS placed,
         (SELECT region_id FROM kiosks WHERE id = ${kioskId}) AS kiosk_region_id,
         (SELECT desired_json FROM kiosk_twins WHERE kiosk_id = ${kioskId}) AS kiosk_desired_json
-      FROM sessions s WHERE s.id = ${sessionId}`.pipe(
-      Effect.orDie,
-      Effect.flatMap(firstSessionPlaced)
-    )
+      FROM sessions s WHERE s.id = ${sessionId}`, firstSessionPlaced)
 
   /** Who orders: the user named, or the owner of the live session at this kiosk (read already, or now). */
   const resolveCustomer = (request: PlaceOrder, nowMs: number, sessionRead?: Option.Option<SessionRow>) =>
@@ -273,7 +273,7 @@ export const makeOrdersRepo = Effect.gen(function* () {
       const { sessionId } = customer
       const session = sessionRead !== undefined
         ? Option.getOrUndefined(sessionRead)
-        : (yield* sql`SELECT * FROM sessions WHERE id = ${sessionId}`.pipe(Effect.flatMap(decodeSessions), Effect.orDie))[0]
+        : (yield* query(sql`SELECT * FROM sessions WHERE id = ${sessionId}`, sessionRows))[0]
       if (session === undefined) return yield* new SessionNotFound({ sessionId })
       if (session.ended_at_ms !== null) return yield* new SessionEnded({ sessionId, reason: "ended" })
       if (session.expires_at_ms <= nowMs) return yield* new SessionEnded({ sessionId, reason: "expired" })

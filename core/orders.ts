@@ -141,13 +141,13 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
           INSERT INTO orders (id, kiosk_id, user_id, merchant_id, offer_id, quantity, unit_price_points, amount, catalog_version, medium, state, request_key, flagged, placed_at_ms)
           VALUES (${orderId}, ${kioskId}, ${userId}, ${offer.merchant_id}, ${offerId}, ${quantity}, ${offer.price_points}, ${amount}, ${catalogVersion}, ${medium}, 'placed', ${requestKey}, 0, ${now})
           ON CONFLICT (id) DO NOTHING
-          RETURNING id`.pipe(Effect.orDie)
+          RETURNING id`
         if (inserted.length === 0) return yield* new Raced()
         // Issued and expiry are provisional until delivery; their difference keeps the validity the
         // customer bought, whatever the merchant changes meanwhile.
         yield* sql`
           INSERT INTO coupons (id, code, order_id, user_id, merchant_id, offer_id, region_id, value_points, state, medium, card_uid, issued_at_ms, expires_at_ms)
-          VALUES (${couponId}, ${couponCode}, ${orderId}, ${userId}, ${offer.merchant_id}, ${offerId}, ${regionId}, ${amount}, 'reserved', ${medium}, NULL, ${now}, ${now + offer.coupon_validity_ms})`.pipe(Effect.orDie)
+          VALUES (${couponId}, ${couponCode}, ${orderId}, ${userId}, ${offer.merchant_id}, ${offerId}, ${regionId}, ${amount}, 'reserved', ${medium}, NULL, ${now}, ${now + offer.coupon_validity_ms})`
         yield* ledger.openAccount(Account.coupon(couponId), "coupon").pipe(Effect.orDie)
         yield* ledger.transfer({ id: pendingId(orderId), debit: Account.user(userId), credit: Account.coupon(couponId), amount, pending: true, code: "order", ref: orderId }).pipe(
           Effect.catchTags({
@@ -159,11 +159,13 @@ export class Orders extends Effect.Service<Orders>()("ecoupon/Orders", {
         )
         return new Placement({ orderId, couponId, couponCode, merchantId: offer.merchant_id, offerId, quantity, unitPricePoints: offer.price_points, amountPoints: amount, medium, placedAtMs: now }, true)
       })
+      // SQL errors are defects: the statements above leave them to this one handler.
       return sql.withTransaction(write).pipe(
-        Effect.catchTag("SqlError", Effect.die),
-        Effect.catchTag("Raced", () =>
-          repo.findOrder(orderId).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.dieMessage(`order ${orderId} raced but is not there`), onSome: replayOf })))
-        ),
+        Effect.catchTags({
+          SqlError: Effect.die,
+          Raced: () =>
+            repo.findOrder(orderId).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.dieMessage(`order ${orderId} raced but is not there`), onSome: replayOf })))
+        }),
         traced("Orders.place")
       )
     }
