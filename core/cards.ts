@@ -97,6 +97,16 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
      * One card into or out of a kiosk through the kiosks service, which keeps the kiosk's counts equal
      * to its movements. The movement id (`dispense:<uid>`, `capture:<uid>`) makes a retry a no-op.
      */
+    // The kiosks service's movement needs the SqlClient in the context. Provided only when the fiber's
+    // context lacks this very client: providing it costs a dozen steps of Effect's run loop a call,
+    // and the callers' fibers usually run with it already.
+    const withSql = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>): Effect.Effect<A, E> =>
+      Effect.withFiberRuntime((fiber) =>
+        Option.getOrUndefined(Context.getOption(fiber.currentContext, SqlClient.SqlClient)) === sql
+          ? (effect as Effect.Effect<A, E>)
+          : Effect.provideService(effect, SqlClient.SqlClient, sql)
+      )
+
     const moveCard = (kioskId: KioskId, kind: "dispense" | "capture", uid: CardUid) =>
       recordStockMovement({ id: StockMovementId.make(`${kind}:${uid}`), kioskId, kind, deltaStacker: kind === "dispense" ? -1 : 0, deltaBin: kind === "dispense" ? 0 : 1, ref: uid }).pipe(
         Effect.catchTags({
@@ -104,7 +114,7 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
           StackerOverfilled: Effect.die,
           StockMovementConflict: Effect.die
         }),
-        Effect.provideService(SqlClient.SqlClient, sql)
+        withSql
       )
 
     const beginDispense = (request: BeginDispense) => {
@@ -146,14 +156,17 @@ export class Cards extends Effect.Service<Cards>()("ecoupon/Cards", {
           SELECT ${uid}, 'dispensing', kiosk_id, id, user_id, CAST(${settings.depositPoints} AS BIGINT), 'none', CAST(${now} AS BIGINT), CAST(${now} AS BIGINT)
           FROM orders WHERE id = ${orderId} AND state = 'placed' AND kiosk_id = ${kioskId} AND medium = 'card'
           ON CONFLICT (uid) DO NOTHING
-          RETURNING *`.pipe(Effect.orDie)
+          RETURNING *`
         if (inserted.length === 0) return yield* refusal
         yield* moveCard(kioskId, "dispense", uid)
         return cardFromRow(Option.getOrThrow(yield* firstCard(inserted)))
       })
+      // SQL errors are defects: the insert above leaves them to this one handler.
       return sql.withTransaction(write).pipe(
-        Effect.catchTag("SqlError", Effect.die),
-        Effect.catchTag("Raced", () => find(uid).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.dieMessage(`card ${uid} raced but is not there`), onSome: replayOf })))),
+        Effect.catchTags({
+          SqlError: Effect.die,
+          Raced: () => find(uid).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.dieMessage(`card ${uid} raced but is not there`), onSome: replayOf })))
+        }),
         traced("Cards.beginDispense")
       )
     }

@@ -26,6 +26,7 @@ import {
 import type { TransferId } from "./domain/ids.js"
 import { compileStatement } from "./compiled-statement.js"
 import { inTransactionOr } from "./in-transaction.js"
+import { allRows, query } from "./rows.js"
 import { traced } from "./traced.js"
 
 /** A transfer as a client asks for it. The id is the client's: replaying it is safe. */
@@ -66,6 +67,7 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
     const sql = yield* SqlClient.SqlClient
     const decodeTransfer = Schema.decodeUnknown(TransferRow)
     const decodeTransfers = Schema.decodeUnknown(Schema.Array(TransferRow))
+    const transferRows = allRows(TransferRow)
     const decodeAccount = Schema.decodeUnknown(AccountRow)
 
     const findTransfer = (id: TransferId) =>
@@ -322,12 +324,15 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
        * absent, a replay, an id in use) leaves no trace and goes the full way below.
        */
       const claimFirst = Effect.gen(function* () {
-        const claimed = yield* sql`
+        const claimed = yield* query(
+          sql`
           UPDATE ledger_transfers SET state = ${state} WHERE id = ${pendingId} AND flag = 'pending' AND state = 'pending'
-          RETURNING *`.pipe(Effect.flatMap(decodeTransfers), Effect.orDie)
+          RETURNING *`,
+          transferRows
+        )
         const row = claimed[0]
         if (row === undefined) return Option.none<Transfer>()
-        const { amount, creditAccount, debitAccount, code, ref } = transferFromRow(row)
+        const { amount, credit_account: creditAccount, debit_account: debitAccount, code, ref } = row
         const now = yield* Clock.currentTimeMillis
         const inserted = yield* Effect.either(insertTransfer(id, debitAccount, creditAccount, amount, flag, state, pendingId, code, ref, now))
         if (inserted._tag === "Left") {

@@ -26,6 +26,13 @@ export const firstRow = <A, I>(schema: Schema.Schema<A, I>) => {
   return (rows: ReadonlyArray<unknown>): Effect.Effect<Option.Option<A>> => decode(rows, firstOf)
 }
 
+/** Decodes query rows and answers the first, if any, as `as` makes it. */
+export const firstRowAs = <A, I, B>(schema: Schema.Schema<A, I>, as: (row: A) => B) => {
+  const decode = rowsDecoder(schema)
+  const first = (decoded: ReadonlyArray<A>): Option.Option<B> => (decoded[0] === undefined ? Option.none() : Option.some(as(decoded[0])))
+  return (rows: ReadonlyArray<unknown>): Effect.Effect<Option.Option<B>> => decode(rows, first)
+}
+
 /** Decodes query rows and answers them all. */
 export const allRows = <A, I>(schema: Schema.Schema<A, I>) => {
   const decode = rowsDecoder(schema)

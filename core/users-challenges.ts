@@ -21,6 +21,7 @@ import {
 } from "./domain/user.js"
 import { newId, newOtpCode } from "./id-generator.js"
 import { Outbox } from "./outbox.js"
+import { allRows, firstRow, query } from "./rows.js"
 import { codeMatches, hashCode } from "./users-codes.js"
 
 export interface UsersSettings {
@@ -77,18 +78,13 @@ export const makeChallenges = (settings: UsersSettings) =>
     const outbox = yield* Outbox
     const decodePhone = Schema.decodeUnknownOption(PhoneNumber)
     const decodeChallengeId = Schema.decodeUnknownOption(ChallengeId)
-    const decodeChallenges = Schema.decodeUnknown(Schema.Array(ChallengeRow))
-    const decodeClaimed = Schema.decodeUnknown(Schema.Array(VerifiedChallenge))
-    const decodeLookup = Schema.decodeUnknown(Schema.Array(Schema.Struct({ users: DbInt, kiosks: DbInt, n: DbInt, oldest: Schema.NullOr(DbInt) })))
-    const decodeMade = Schema.decodeUnknown(Schema.Array(Schema.Struct({ purpose: ChallengePurpose, open_before: DbInt })))
-    const decodeAttempts = Schema.decodeUnknown(Schema.Array(Schema.Struct({ attempts: DbInt })))
+    const firstChallenge = firstRow(ChallengeRow)
+    const claimedRows = allRows(VerifiedChallenge)
+    const lookupRows = allRows(Schema.Struct({ users: DbInt, kiosks: DbInt, n: DbInt, oldest: Schema.NullOr(DbInt) }))
+    const madeRows = allRows(Schema.Struct({ purpose: ChallengePurpose, open_before: DbInt }))
+    const attemptsRows = allRows(Schema.Struct({ attempts: DbInt }))
 
-  const findChallenge = (id: ChallengeId) =>
-    sql`SELECT * FROM otp_challenges WHERE id = ${id}`.pipe(
-      Effect.flatMap(decodeChallenges),
-      Effect.map((rows) => Option.fromNullable(rows[0])),
-      Effect.orDie
-    )
+  const findChallenge = (id: ChallengeId) => query(sql`SELECT * FROM otp_challenges WHERE id = ${id}`, firstChallenge)
 
   const smsText = (code: string, purpose: ChallengePurpose) =>
     `ecoupon ${purpose === "register" ? "registration" : "sign-in"} code ${code}. ` +
@@ -114,14 +110,11 @@ export const makeChallenges = (settings: UsersSettings) =>
       /** Why no challenge was made: the number's user, the kiosk and the codes sent lately, in one statement. */
       const refusal = Effect.gen(function* () {
         const kiosk = kioskId === null ? sql`1` : sql`(SELECT COUNT(*) FROM kiosks WHERE id = ${kioskId})`
-        const looked = yield* sql`
+        const looked = yield* query(sql`
           SELECT (SELECT COUNT(*) FROM users WHERE phone = ${phone}) AS users, ${kiosk} AS kiosks,
             COUNT(*) AS n, MIN(created_at_ms) AS oldest
           FROM otp_challenges
-          WHERE phone = ${phone} AND created_at_ms > ${windowStartMs}`.pipe(
-          Effect.flatMap(decodeLookup),
-          Effect.orDie
-        )
+          WHERE phone = ${phone} AND created_at_ms > ${windowStartMs}`, lookupRows)
         const found = looked[0] ?? { users: 0, kiosks: 0, n: 0, oldest: null }
         const purpose: ChallengePurpose = purposeAsked !== "either" ? purposeAsked : found.users > 0 ? "identify" : "register"
         if (purpose === "register" && found.users > 0) return yield* new AlreadyRegistered({ masked })
@@ -144,7 +137,7 @@ export const makeChallenges = (settings: UsersSettings) =>
           // not too many codes lately); `refusal` reads why not. It answers the step it picked and
           // how many older codes for that step are still open. (PostgreSQL types the selected values
           // from the SELECT, not from the columns: hence the casts.)
-          const made = yield* sql`
+          const made = yield* query(sql`
             INSERT INTO otp_challenges (id, phone, purpose, kiosk_id, code_hash, attempts, state, created_at_ms, expires_at_ms)
             SELECT ${challengeId}, ${phone}, ${purposeOf}, ${kioskId}, ${codeHash}, 0, 'open', CAST(${now} AS BIGINT), CAST(${expiresAtMs} AS BIGINT)
             WHERE ${userCheck} AND ${kioskCheck}
@@ -152,7 +145,7 @@ export const makeChallenges = (settings: UsersSettings) =>
             RETURNING purpose, (
               SELECT COUNT(*) FROM otp_challenges older
               WHERE older.phone = otp_challenges.phone AND older.purpose = otp_challenges.purpose AND older.state = 'open' AND older.id <> otp_challenges.id
-            ) AS open_before`.pipe(Effect.flatMap(decodeMade), Effect.orDie)
+            ) AS open_before`, madeRows)
           const started = made[0]
           if (started === undefined) return yield* refusal
           const { purpose } = started
@@ -205,16 +198,13 @@ export const makeChallenges = (settings: UsersSettings) =>
           // With it, what the step after needs to know: the number's user and what they have to
           // spend (the ledger's user:<id> account, `Account.user`), and whether a session is open at
           // the kiosk (ended when a new one opens there).
-          const claimed = yield* sql`
+          const claimed = yield* query(sql`
             UPDATE otp_challenges SET state = 'verified'
             WHERE id = ${challengeId} AND state = 'open' AND expires_at_ms > ${now}
             RETURNING *, (SELECT id FROM users WHERE users.phone = otp_challenges.phone) AS user_id,
               (SELECT a.credits_posted - a.debits_posted - a.debits_pending FROM users u JOIN ledger_accounts a ON a.id = 'user:' || u.id
                 WHERE u.phone = otp_challenges.phone) AS user_available_points,
-              (SELECT COUNT(*) FROM sessions WHERE kiosk_id = otp_challenges.kiosk_id AND ended_at_ms IS NULL AND expires_at_ms > ${now}) AS kiosk_open_sessions`.pipe(
-            Effect.flatMap(decodeClaimed),
-            Effect.orDie
-          )
+              (SELECT COUNT(*) FROM sessions WHERE kiosk_id = otp_challenges.kiosk_id AND ended_at_ms IS NULL AND expires_at_ms > ${now}) AS kiosk_open_sessions`, claimedRows)
           const challenge = claimed[0]
           if (challenge === undefined) {
             const found = yield* findChallenge(challengeId)
@@ -226,12 +216,12 @@ export const makeChallenges = (settings: UsersSettings) =>
             return yield* new ChallengeNotFound({ challengeId })
           }
           if (!codeMatches(challenge.code_hash, challengeId, code)) {
-            const counted = yield* sql`
+            const counted = yield* query(sql`
               UPDATE otp_challenges
               SET attempts = attempts + 1,
                   state = CASE WHEN attempts + 1 >= ${settings.codeTriesMax} THEN 'locked' ELSE 'open' END
               WHERE id = ${challengeId}
-              RETURNING attempts`.pipe(Effect.flatMap(decodeAttempts), Effect.orDie)
+              RETURNING attempts`, attemptsRows)
             const attempts = counted[0]?.attempts ?? settings.codeTriesMax
             const triesLeft = settings.codeTriesMax - attempts
             return { _tag: "Wrong", error: triesLeft <= 0 ? new ChallengeLocked({ challengeId }) : new WrongCode({ challengeId, triesLeft }) } as const

@@ -24,6 +24,7 @@ import { newId } from "./id-generator.js"
 import { Ledger } from "./ledger.js"
 import { Outbox } from "./outbox.js"
 import { makeChallenges, UsersConfig, type VerifiedChallenge } from "./users-challenges.js"
+import { allRows, firstRowAs, query } from "./rows.js"
 import { traced } from "./traced.js"
 
 export { type ChallengeRefusal, defaultUsersSettings, UsersConfig, type UsersSettings } from "./users-challenges.js"
@@ -48,31 +49,15 @@ export class Users extends Effect.Service<Users>()("ecoupon/Users", {
     }
     const challenges = yield* makeChallenges(settings)
     const decodeSessionId = Schema.decodeUnknownOption(SessionId)
-    const decodeUsers = Schema.decodeUnknown(Schema.Array(UserRow))
-    const decodeSessions = Schema.decodeUnknown(Schema.Array(SessionRow))
+    const firstUser = firstRowAs(UserRow, userFromRow)
+    const firstSession = firstRowAs(SessionRow, sessionFromRow)
+    const sessionRows = allRows(SessionRow)
 
-    const first = <A, B>(rows: ReadonlyArray<A>, map: (row: A) => B): Option.Option<B> => Option.map(Option.fromNullable(rows[0]), map)
+    const findUserByPhone = (phone: PhoneNumber) => query(sql`SELECT id, phone, registered_at_ms FROM users WHERE phone = ${phone}`, firstUser)
 
-    const findUserByPhone = (phone: PhoneNumber) =>
-      sql`SELECT id, phone, registered_at_ms FROM users WHERE phone = ${phone}`.pipe(
-        Effect.flatMap(decodeUsers),
-        Effect.map((rows) => first(rows, userFromRow)),
-        Effect.orDie
-      )
+    const findUser = (id: UserId) => query(sql`SELECT id, phone, registered_at_ms FROM users WHERE id = ${id}`, firstUser)
 
-    const findUser = (id: UserId) =>
-      sql`SELECT id, phone, registered_at_ms FROM users WHERE id = ${id}`.pipe(
-        Effect.flatMap(decodeUsers),
-        Effect.map((rows) => first(rows, userFromRow)),
-        Effect.orDie
-      )
-
-    const findSession = (id: SessionId) =>
-      sql`SELECT * FROM sessions WHERE id = ${id}`.pipe(
-        Effect.flatMap(decodeSessions),
-        Effect.map((rows) => first(rows, sessionFromRow)),
-        Effect.orDie
-      )
+    const findSession = (id: SessionId) => query(sql`SELECT * FROM sessions WHERE id = ${id}`, firstSession)
 
     const lockKiosk = sql.onDialectOrElse({
       pg: () => (kioskId: KioskId) => Effect.asVoid(Effect.orDie(sql`SELECT id FROM kiosks WHERE id = ${kioskId} FOR UPDATE`)),
@@ -180,16 +165,21 @@ export class Users extends Effect.Service<Users>()("ecoupon/Users", {
         challenges.verify(challengeId, code, "identify", identify).pipe(traced("Users.verifyIdentification")),
       /** Ends a session; ending it again returns it unchanged. */
       endSession: (sessionId: SessionId): Effect.Effect<Session, SessionNotFound> =>
-        Effect.gen(function* () {
-          const now = yield* Clock.currentTimeMillis
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
           // One statement, atomic on its own: the session it ended, or nothing if it was not open.
-          const ended = yield* sql`
+          query(
+            sql`
             UPDATE sessions SET ended_at_ms = ${now} WHERE id = ${sessionId} AND ended_at_ms IS NULL
-            RETURNING *`.pipe(Effect.flatMap(decodeSessions), Effect.orDie)
-          const session = ended[0] !== undefined ? Option.some(sessionFromRow(ended[0])) : yield* findSession(sessionId)
-          if (Option.isNone(session)) return yield* new SessionNotFound({ sessionId })
-          return session.value
-        }).pipe(traced("Users.endSession")),
+            RETURNING *`,
+            sessionRows
+          )).pipe(
+          Effect.flatMap((ended) =>
+            ended[0] !== undefined
+              ? Effect.succeed(sessionFromRow(ended[0]))
+              : Effect.flatMap(findSession(sessionId), Option.match({ onNone: () => Effect.fail(new SessionNotFound({ sessionId })), onSome: Effect.succeed }))
+          ),
+          traced("Users.endSession")
+        ),
       /** The session if it is live (not ended, not expired, and at `kioskId` when given). */
       requireSession,
       /** A campaign grant from `issuer`. Idempotent by transfer id: a replay returns the first transfer. */
