@@ -51,4 +51,16 @@ describe("card format", () => {
   it("uses CRC-16/CCITT-FALSE (check value 0x29B1)", () => {
     expect(crc16(new TextEncoder().encode("123456789"))).toBe(0x29b1)
   })
+
+  it("computes the CRC a byte at a time as the bitwise definition does", () => {
+    const bitwise = (bytes: Uint8Array) => {
+      let crc = 0xffff
+      for (const byte of bytes) {
+        crc ^= byte << 8
+        for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
+      }
+      return crc
+    }
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 720 }), (bytes) => crc16(bytes) === bitwise(bytes)), { numRuns: 300 })
+  })
 })

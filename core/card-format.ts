@@ -40,12 +40,16 @@ export class CardFormatError extends Schema.TaggedError<CardFormatError>()("Card
   }
 }
 
+/** CRC-16/CCITT (polynomial 0x1021, initial 0xFFFF) of each byte value: a byte at a time, not a bit. */
+const CRC_TABLE = Uint16Array.from({ length: 256 }, (_, byte) => {
+  let crc = byte << 8
+  for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
+  return crc
+})
+
 export const crc16 = (bytes: Uint8Array): number => {
   let crc = 0xffff
-  for (const byte of bytes) {
-    crc ^= byte << 8
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
-  }
+  for (let i = 0; i < bytes.length; i++) crc = ((crc << 8) & 0xffff) ^ CRC_TABLE[((crc >>> 8) ^ bytes[i]!) & 0xff]!
   return crc
 }
 

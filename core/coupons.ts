@@ -21,7 +21,23 @@ export interface ForwardBalance {
 
 const InstitutionOfRegion = Schema.Struct({ institution_id: InstitutionId })
 const KioskTermsRow = Schema.Struct({ region_id: RegionId, desired_json: Schema.NullOr(Schema.String) })
-const decodeDesired = Schema.decodeUnknownOption(Schema.parseJson(DesiredState))
+const decodeDesiredJson = Schema.decodeUnknownOption(Schema.parseJson(DesiredState))
+
+/**
+ * A kiosk twin's desired state, decoded from its JSON. Every order and card delivery reads it (with the
+ * kiosk's row), and a fleet has few distinct texts, so the decoded value (immutable) is kept by text:
+ * at most `DESIRED_CACHE_MAX` of them, dropped all at once when full.
+ */
+const DESIRED_CACHE_MAX = 256
+const desiredByJson = new Map<string, Option.Option<DesiredState>>()
+const decodeDesired = (json: string): Option.Option<DesiredState> => {
+  const cached = desiredByJson.get(json)
+  if (cached !== undefined) return cached
+  const decoded = decodeDesiredJson(json)
+  if (desiredByJson.size >= DESIRED_CACHE_MAX) desiredByJson.clear()
+  desiredByJson.set(json, decoded)
+  return decoded
+}
 
 /** The card return deadline, in days, that a kiosk twin's desired state (JSON) sets; null when it sets none. */
 export const returnDeadlineDaysOf = (desiredJson: string | null): number | null =>

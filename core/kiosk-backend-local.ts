@@ -4,7 +4,7 @@ import { Catalog } from "./catalog.js"
 import { BeginDispense, ReturnCard } from "./domain/card.js"
 import type { Offer } from "./domain/catalog.js"
 import { type CardUid, type KioskId, type OrderId, PhoneNumber, type RegionId } from "./domain/ids.js"
-import { type AbortOrder, type DeliverOrder, PlaceOrder } from "./domain/order.js"
+import { type AbortOrder, type DeliverOrder, PlaceOrder, QUANTITY_MAX } from "./domain/order.js"
 import type { DeviceStatus, ReportedState as TwinReport } from "./domain/twin.js"
 import { type AlreadyRegistered, type ChallengePurpose, ChallengeId, type Identified, type Registration, SessionId, type UnknownPhone, type UserNotFound } from "./domain/user.js"
 import { Kiosks } from "./kiosks.js"
@@ -244,7 +244,7 @@ const make = (kioskId: KioskId) =>
     const place = (request: OrderRequest) => {
       const sessionId = decodeSessionId(request.sessionId)
       if (Option.isNone(sessionId)) return Effect.fail(invalid(`no session ${request.sessionId.slice(0, 80)}`, "session-invalid"))
-      const order = decodePlaceOrder({
+      const fields = {
         orderId: request.orderId,
         kioskId,
         customer: { _tag: "session", sessionId: sessionId.value },
@@ -252,7 +252,14 @@ const make = (kioskId: KioskId) =>
         quantity: request.quantity,
         catalogVersion: request.catalogVersion,
         medium: request.medium
-      })
+      } as const
+      // The ids and the medium come typed through the port (the session id was decoded just above);
+      // the numbers are what the schema would check. When they pass, the order is built as it is;
+      // anything else goes through the schema, which says what is wrong.
+      if (Number.isSafeInteger(fields.quantity) && fields.quantity >= 1 && fields.quantity <= QUANTITY_MAX && Number.isSafeInteger(fields.catalogVersion) && fields.catalogVersion >= 0) {
+        return refused(orders.place(new PlaceOrder(fields, true)))
+      }
+      const order = decodePlaceOrder(fields)
       if (order._tag === "Left") return Effect.fail(invalid(`the order does not read as one: ${order.left.message}`))
       return refused(orders.place(order.right))
     }

@@ -29,9 +29,14 @@ const K = Uint32Array.from([
 
 const rotr = (x: number, n: number) => (x >>> n) | (x << (32 - n))
 
+// Reused by every call (single-threaded, and nothing here yields): no arrays made per hash but the padded message.
+const encoder = new TextEncoder()
+const w = new Uint32Array(64)
+const hex8 = (word: number): string => (word >>> 0).toString(16).padStart(8, "0")
+
 /** SHA-256 of the UTF-8 bytes of `text`, as lower-case hex. */
 export const sha256Hex = (text: string): string => {
-  const message = new TextEncoder().encode(text)
+  const message = encoder.encode(text)
   // Padding: a 1 bit, zeros, then the length in bits as a 64-bit big-endian integer.
   const blocks = Math.ceil((message.length + 9) / 64)
   const padded = new Uint8Array(blocks * 64)
@@ -40,20 +45,19 @@ export const sha256Hex = (text: string): string => {
   const view = new DataView(padded.buffer)
   view.setUint32(padded.length - 8, Math.floor((message.length * 8) / 2 ** 32))
   view.setUint32(padded.length - 4, (message.length * 8) >>> 0)
-  const h = Uint32Array.from([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19])
-  const w = new Uint32Array(64)
+  let h0 = 0x6a09e667, h1 = 0xbb67ae85, h2 = 0x3c6ef372, h3 = 0xa54ff53a, h4 = 0x510e527f, h5 = 0x9b05688c, h6 = 0x1f83d9ab, h7 = 0x5be0cd19
   for (let block = 0; block < blocks; block++) {
     for (let t = 0; t < 16; t++) w[t] = view.getUint32(block * 64 + t * 4)
     for (let t = 16; t < 64; t++) {
-      const w15 = w[t - 15] ?? 0
-      const w2 = w[t - 2] ?? 0
+      const w15 = w[t - 15]!
+      const w2 = w[t - 2]!
       const s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >>> 3)
       const s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >>> 10)
-      w[t] = ((w[t - 16] ?? 0) + s0 + (w[t - 7] ?? 0) + s1) >>> 0
+      w[t] = (w[t - 16]! + s0 + w[t - 7]! + s1) >>> 0
     }
-    let [a, b, c, d, e, f, g, hh] = [h[0] ?? 0, h[1] ?? 0, h[2] ?? 0, h[3] ?? 0, h[4] ?? 0, h[5] ?? 0, h[6] ?? 0, h[7] ?? 0]
+    let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, hh = h7
     for (let t = 0; t < 64; t++) {
-      const t1 = (hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + (K[t] ?? 0) + (w[t] ?? 0)) >>> 0
+      const t1 = (hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[t]! + w[t]!) >>> 0
       const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0
       hh = g
       g = f
@@ -64,10 +68,16 @@ export const sha256Hex = (text: string): string => {
       b = a
       a = (t1 + t2) >>> 0
     }
-    const add = [a, b, c, d, e, f, g, hh]
-    for (let i = 0; i < 8; i++) h[i] = ((h[i] ?? 0) + (add[i] ?? 0)) >>> 0
+    h0 = (h0 + a) >>> 0
+    h1 = (h1 + b) >>> 0
+    h2 = (h2 + c) >>> 0
+    h3 = (h3 + d) >>> 0
+    h4 = (h4 + e) >>> 0
+    h5 = (h5 + f) >>> 0
+    h6 = (h6 + g) >>> 0
+    h7 = (h7 + hh) >>> 0
   }
-  return Array.from(h, (word) => word.toString(16).padStart(8, "0")).join("")
+  return hex8(h0) + hex8(h1) + hex8(h2) + hex8(h3) + hex8(h4) + hex8(h5) + hex8(h6) + hex8(h7)
 }
 
 const digest = (salt: string, challengeId: string, code: string): string => sha256Hex(`${salt}:${challengeId}:${code}`)
