@@ -8,7 +8,7 @@ import { makeCatalogRepo, type PendingChange } from "./catalog-repo.js"
 import { CatalogConfig, checkOffer, type OfferDraft, sameOffer } from "./catalog-rules.js"
 import type { ProviderOffer } from "./ports/provider-gateway.js"
 import { DbInt } from "./domain/points.js"
-import { onRows } from "./rows.js"
+import { onRows, rowsThen } from "./rows.js"
 import { traced } from "./traced.js"
 
 export { type CatalogSettings, CatalogConfig, defaultCatalogSettings } from "./catalog-rules.js"
@@ -22,7 +22,7 @@ export interface ProviderSync {
   readonly withdrawn: number
 }
 
-const decodeVersionRows = Schema.decodeUnknownEither(Schema.Array(Schema.Struct({ catalog_version: DbInt })))
+const versionRows = rowsThen(Schema.Struct({ catalog_version: DbInt }))
 const decodeOfferIds = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: OfferId })))
 
 /**
@@ -216,12 +216,9 @@ export class Catalog extends Effect.Service<Catalog>()("ecoupon/Catalog", {
 
     /** The region's catalog version; its rows decoded in the statement's own continuation (a hot path: every kiosk visit). */
     const regionVersion = (regionId: RegionId): Effect.Effect<number, RegionNotFound> =>
-      onRows(sql`SELECT catalog_version FROM regions WHERE id = ${regionId}`, (rows) => {
-        const decoded = decodeVersionRows(rows)
-        if (decoded._tag === "Left") return Effect.die(decoded.left)
-        const row = decoded.right[0]
-        return row === undefined ? Effect.fail(new RegionNotFound({ regionId })) : Effect.succeed(row.catalog_version)
-      })
+      onRows(sql`SELECT catalog_version FROM regions WHERE id = ${regionId}`, (rows) =>
+        versionRows(rows, (decoded) => (decoded[0] === undefined ? Effect.fail(new RegionNotFound({ regionId })) : Effect.succeed(decoded[0].catalog_version)))
+      )
 
     /** The changes after `sinceVersion`, oldest first, at most `limit` (and `changesPageMax`) of them. */
     /**

@@ -7,7 +7,7 @@ import { CouponRow } from "./domain/coupon.js"
 import { Abortion, CurrentOffer, type DeliveredMedium, Delivery, type Medium, OrderRow, type PlaceOrder, Placement } from "./domain/order.js"
 import { SessionAtOtherKiosk, SessionEnded, SessionNotFound, SessionRow, UserNotFound } from "./domain/user.js"
 import { DbInt } from "./domain/points.js"
-import { allRows, firstRow, query } from "./rows.js"
+import { allRows, firstRow, query, rowsThen } from "./rows.js"
 
 /**
  * The SQL and the request keys behind `Orders`. Every function joins the caller's transaction; SQL
@@ -86,14 +86,10 @@ const firstClaimedOrder = firstRow(Schema.Struct({
   kiosk_desired_json: Schema.NullOr(Schema.String),
   phone: Schema.optional(Schema.NullOr(PhoneNumber))
 }))
-const activatedCouponRows = Schema.decodeUnknownEither(Schema.Array(Schema.Struct({ id: CouponId, code: CouponCode, value_points: DbInt, issued_at_ms: DbInt, expires_at_ms: DbInt })))
+const activatedCouponRows = rowsThen(Schema.Struct({ id: CouponId, code: CouponCode, value_points: DbInt, issued_at_ms: DbInt, expires_at_ms: DbInt }))
 /** The coupon an order's delivery activated; a defect when its rows do not decode or there is none. */
-const activatedCoupon = (orderId: OrderId) => (rows: ReadonlyArray<unknown>) => {
-  const decoded = activatedCouponRows(rows)
-  if (decoded._tag === "Left") return Effect.die(decoded.left)
-  const coupon = decoded.right[0]
-  return coupon === undefined ? Effect.dieMessage(`order ${orderId} has no coupon`) : Effect.succeed(coupon)
-}
+const activatedCoupon = (orderId: OrderId) => (rows: ReadonlyArray<unknown>) =>
+  activatedCouponRows(rows, (decoded) => (decoded[0] === undefined ? Effect.dieMessage(`order ${orderId} has no coupon`) : Effect.succeed(decoded[0])))
 const OfferForOrderRow = Schema.Struct({
   ...OfferRow.fields,
   sold_in: DbInt,
@@ -101,7 +97,7 @@ const OfferForOrderRow = Schema.Struct({
   offer_version: Schema.NullOr(DbInt),
   merchant_version: Schema.NullOr(DbInt)
 })
-const offerForOrderRows = Schema.decodeUnknownEither(Schema.Array(OfferForOrderRow))
+const offerForOrderRows = rowsThen(OfferForOrderRow)
 const sessionRows = allRows(SessionRow)
 const firstSessionPlaced = firstRow(Schema.Struct({
   ...SessionRow.fields,
@@ -157,12 +153,8 @@ export const makeOrdersRepo = Effect.gen(function* () {
     versions: { current: row.region_version ?? 0, offerChanged: Math.max(row.offer_version ?? 0, row.merchant_version ?? 0) }
   })
   /** The offer row with what an order checks of it, if there is one; a defect when the rows do not decode. */
-  const firstOfferForOrder = (rows: ReadonlyArray<unknown>) => {
-    const decoded = offerForOrderRows(rows)
-    if (decoded._tag === "Left") return Effect.die(decoded.left)
-    const row = decoded.right[0]
-    return Effect.succeed(row === undefined ? Option.none() : Option.some(checksOf(row)))
-  }
+  const firstOfferForOrder = (rows: ReadonlyArray<unknown>) =>
+    offerForOrderRows(rows, (decoded) => Effect.succeed(decoded[0] === undefined ? Option.none() : Option.some(checksOf(decoded[0]))))
 
   /**
    * What an order checks of its offer, as columns of one statement: the merchant's status, whether it

@@ -3,7 +3,7 @@ import { Clock, Context, Data, Effect, Option, Schema } from "effect"
 import { Coupons } from "./coupons.js"
 import { CouponNotFound, CouponRow, ExpirySweep } from "./domain/coupon.js"
 import { DbInt } from "./domain/points.js"
-import { firstRow } from "./rows.js"
+import { firstRow, query } from "./rows.js"
 import { CouponId, type RedemptionId, TransferId } from "./domain/ids.js"
 import { InvalidRequest } from "./domain/invalid-request.js"
 import { Account } from "./domain/ledger.js"
@@ -104,11 +104,11 @@ export class Redemptions extends Effect.Service<Redemptions>()("ecoupon/Redempti
         // The coupon by its code, locked (see `Coupons.lock`), with whether this redemption exists
         // already (a replay), what the coupon holds and whether the merchant's payable account is
         // open, in one statement.
-        const locked = yield* sql`
+        const locked = yield* query(sql`
           UPDATE coupons SET state = state WHERE code = ${couponCode}
           RETURNING *, (SELECT COUNT(*) FROM redemptions WHERE id = ${redemptionId}) AS replayed,
             (SELECT credits_posted - debits_posted - debits_pending FROM ledger_accounts WHERE id = 'coupon:' || coupons.id) AS available_points,
-            (SELECT kind FROM ledger_accounts WHERE id = ${payable}) AS payable_kind`.pipe(Effect.orDie, Effect.flatMap(firstLocked))
+            (SELECT kind FROM ledger_accounts WHERE id = ${payable}) AS payable_kind`, firstLocked)
         if (Option.isNone(locked) || locked.value.replayed > 0) {
           const existing = yield* find(redemptionId)
           if (Option.isSome(existing)) return yield* replayOf(existing.value)
@@ -137,9 +137,10 @@ export class Redemptions extends Effect.Service<Redemptions>()("ecoupon/Redempti
           INSERT INTO redemptions (id, coupon_id, merchant_id, amount, state, request_key, redeemed_at_ms, rolled_back_at_ms, balance_after)
           VALUES (${redemptionId}, ${coupon.id}, ${merchantId}, ${amount}, 'redeemed', ${key}, ${now}, NULL, ${balanceAfter})
           ON CONFLICT (id) DO NOTHING
-          RETURNING id`.pipe(Effect.orDie)
+          RETURNING id`
         if (inserted.length === 0) return yield* new Raced()
-        if (balanceAfter === 0) yield* sql`UPDATE coupons SET state = 'used', closed_at_ms = ${now} WHERE id = ${coupon.id}`.pipe(Effect.orDie)
+        if (balanceAfter === 0) yield* sql`UPDATE coupons SET state = 'used', closed_at_ms = ${now} WHERE id = ${coupon.id}`
+        // Built from what was just checked and written: no validation again.
         return new Redemption({
           id: redemptionId,
           couponId: coupon.id,
@@ -150,13 +151,15 @@ export class Redemptions extends Effect.Service<Redemptions>()("ecoupon/Redempti
           state: "redeemed",
           redeemedAtMs: now,
           rolledBackAtMs: null
-        })
+        }, true)
       })
+      // SQL errors are defects: the statements above leave them to this one handler.
       return sql.withTransaction(write).pipe(
-        Effect.catchTag("SqlError", Effect.die),
-        Effect.catchTag("Raced", () =>
-          find(redemptionId).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.dieMessage(`redemption ${redemptionId} raced but is not there`), onSome: replayOf })))
-        ),
+        Effect.catchTags({
+          SqlError: Effect.die,
+          Raced: () =>
+            find(redemptionId).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.dieMessage(`redemption ${redemptionId} raced but is not there`), onSome: replayOf })))
+        }),
         traced("Redemptions.redeem")
       )
     }
