@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Option } from "effect"
+import { Context, Effect, Option } from "effect"
 
 /**
  * Runs `joined` in the caller's transaction when one is open, otherwise `own` in a transaction of its
@@ -13,4 +13,5 @@ export const inTransactionOr = <A, E, R>(
   joined: Effect.Effect<A, E, R>,
   own: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | SqlError, R> =>
-  Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) => (Option.isSome(outer) ? joined : sql.withTransaction(own)))
+  // Read from the fiber's context in one step (`serviceOption` and `flatMap` take five).
+  Effect.withFiberRuntime((fiber) => (Option.isSome(Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)) ? joined : sql.withTransaction(own)))

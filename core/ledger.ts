@@ -201,7 +201,7 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
         WHERE id IN (${debit}, ${credit})`
     })
     const settlePending = (debit: AccountId, credit: AccountId, amount: number, post: boolean) =>
-      lockedFirst(debit, credit, settleStatement(debit, credit, amount, post ? amount : 0)).pipe(Effect.orDie, Effect.asVoid)
+      Effect.matchEffect(lockedFirst(debit, credit, settleStatement(debit, credit, amount, post ? amount : 0)), { onFailure: Effect.die, onSuccess: () => Effect.void })
 
     const insertStatement = compileStatement(sql, (p) => sql`
         INSERT INTO ledger_transfers (id, debit_account, credit_account, amount, flag, state, pending_id, code, ref, created_at_ms)

@@ -60,7 +60,7 @@ export class Users extends Effect.Service<Users>()("ecoupon/Users", {
     const findSession = (id: SessionId) => query(sql`SELECT * FROM sessions WHERE id = ${id}`, firstSession)
 
     const lockKiosk = sql.onDialectOrElse({
-      pg: () => (kioskId: KioskId) => Effect.asVoid(Effect.orDie(sql`SELECT id FROM kiosks WHERE id = ${kioskId} FOR UPDATE`)),
+      pg: () => (kioskId: KioskId) => Effect.matchEffect(sql`SELECT id FROM kiosks WHERE id = ${kioskId} FOR UPDATE`, { onFailure: Effect.die, onSuccess: () => Effect.void }),
       orElse: () => undefined
     })
 
