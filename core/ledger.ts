@@ -26,7 +26,7 @@ import {
 import type { TransferId } from "./domain/ids.js"
 import { compileStatement } from "./compiled-statement.js"
 import { inTransactionOr } from "./in-transaction.js"
-import { allRows, query } from "./rows.js"
+import { allRows, onRows, query } from "./rows.js"
 import { traced } from "./traced.js"
 
 /** A transfer as a client asks for it. The id is the client's: replaying it is safe. */
@@ -89,21 +89,26 @@ export class Ledger extends Effect.Service<Ledger>()("ecoupon/Ledger", {
         Effect.orDie
       )
 
-    const openAccount = (id: AccountId, kind: AccountKind) =>
-      Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        const inserted = yield* sql`
+    /** An account of this kind there already: nothing to do; of another kind: a conflict. */
+    const alreadyOpen = (id: AccountId, kind: AccountKind) =>
+      Effect.flatMap(findAccount(id), (account) =>
+        Option.isSome(account) && account.value.kind !== kind
+          ? Effect.fail(new AccountKindConflict({ account: id, existing: account.value.kind, requested: kind }))
+          : Effect.void
+      )
+
+    // Opened at every order and registration: a few flatMaps rather than `Effect.gen`.
+    const openAccount = (id: AccountId, kind: AccountKind): Effect.Effect<void, AccountKindConflict> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        onRows(
+          sql`
           INSERT INTO ledger_accounts (id, kind, floor_zero, created_at_ms)
           VALUES (${id}, ${kind}, ${kindHasFloor(kind) ? 1 : 0}, ${now})
           ON CONFLICT (id) DO NOTHING
-          RETURNING id`.pipe(Effect.orDie)
-        // Opened just now, with this kind: nothing to compare.
-        if (inserted.length > 0) return
-        const account = yield* findAccount(id)
-        if (Option.isSome(account) && account.value.kind !== kind) {
-          return yield* new AccountKindConflict({ account: id, existing: account.value.kind, requested: kind })
-        }
-      }).pipe(traced("Ledger.openAccount"))
+          RETURNING id`,
+          // Opened just now, with this kind: nothing to compare.
+          (inserted) => (inserted.length > 0 ? Effect.void : alreadyOpen(id, kind))
+        )).pipe(traced("Ledger.openAccount"))
 
     /** What differs between a stored transfer and a request with the same id; empty when nothing. */
     const difference = (stored: Transfer, flag: TransferFlag, debit: AccountId, credit: AccountId, amount: number, code: TransferCode, ref: string | null, pendingId: TransferId | null): string => {

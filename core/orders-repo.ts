@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema, Struct } from "effect"
-import { CardUid, CouponCode, CouponId, type KioskId, type OfferId, type OrderId, PhoneNumber, RegionId } from "./domain/ids.js"
+import { CardUid, CouponCode, CouponId, type KioskId, type OfferId, type OrderId, PhoneNumber, RegionId, type UserId } from "./domain/ids.js"
 import { OfferRow as CatalogOfferRow } from "./domain/catalog.js"
 import { CardRow } from "./domain/card.js"
 import { CouponRow } from "./domain/coupon.js"
@@ -254,26 +254,31 @@ export const makeOrdersRepo = Effect.gen(function* () {
       FROM sessions s WHERE s.id = ${sessionId}`, firstSessionPlaced)
 
   /** Who orders: the user named, or the owner of the live session at this kiosk (read already, or now). */
-  const resolveCustomer = (request: PlaceOrder, nowMs: number, sessionRead?: Option.Option<SessionRow>) =>
-    Effect.gen(function* () {
-      const customer = request.customer
-      if (customer._tag === "user") {
-        const found = yield* sql`SELECT id FROM users WHERE id = ${customer.userId}`.pipe(Effect.orDie)
-        if (found.length === 0) return yield* new UserNotFound({ userId: customer.userId })
-        return customer.userId
-      }
-      const { sessionId } = customer
-      const session = sessionRead !== undefined
-        ? Option.getOrUndefined(sessionRead)
-        : (yield* query(sql`SELECT * FROM sessions WHERE id = ${sessionId}`, sessionRows))[0]
-      if (session === undefined) return yield* new SessionNotFound({ sessionId })
-      if (session.ended_at_ms !== null) return yield* new SessionEnded({ sessionId, reason: "ended" })
-      if (session.expires_at_ms <= nowMs) return yield* new SessionEnded({ sessionId, reason: "expired" })
+  const resolveCustomer = (
+    request: PlaceOrder,
+    nowMs: number,
+    sessionRead?: Option.Option<SessionRow>
+  ): Effect.Effect<UserId, UserNotFound | SessionNotFound | SessionEnded | SessionAtOtherKiosk> => {
+    const customer = request.customer
+    if (customer._tag === "user") {
+      return Effect.flatMap(sql`SELECT id FROM users WHERE id = ${customer.userId}`.pipe(Effect.orDie), (found) =>
+        found.length === 0 ? Effect.fail(new UserNotFound({ userId: customer.userId })) : Effect.succeed(customer.userId))
+    }
+    const { sessionId } = customer
+    const ownerOf = (session: SessionRow | undefined): Effect.Effect<UserId, SessionNotFound | SessionEnded | SessionAtOtherKiosk> => {
+      if (session === undefined) return Effect.fail(new SessionNotFound({ sessionId }))
+      if (session.ended_at_ms !== null) return Effect.fail(new SessionEnded({ sessionId, reason: "ended" }))
+      if (session.expires_at_ms <= nowMs) return Effect.fail(new SessionEnded({ sessionId, reason: "expired" }))
       if (session.kiosk_id !== null && session.kiosk_id !== request.kioskId) {
-        return yield* new SessionAtOtherKiosk({ sessionId, kioskId: session.kiosk_id })
+        return Effect.fail(new SessionAtOtherKiosk({ sessionId, kioskId: session.kiosk_id }))
       }
-      return session.user_id
-    })
+      return Effect.succeed(session.user_id)
+    }
+    // The session read with the order's first statement (the usual case) needs no effect of its own.
+    return sessionRead !== undefined
+      ? ownerOf(Option.getOrUndefined(sessionRead))
+      : Effect.flatMap(query(sql`SELECT * FROM sessions WHERE id = ${sessionId}`, sessionRows), (rows) => ownerOf(rows[0]))
+  }
 
   return {
     sql,

@@ -224,7 +224,8 @@ export const makeChallenges = (settings: UsersSettings) =>
               RETURNING attempts`, attemptsRows)
             const attempts = counted[0]?.attempts ?? settings.codeTriesMax
             const triesLeft = settings.codeTriesMax - attempts
-            return { _tag: "Wrong", error: triesLeft <= 0 ? new ChallengeLocked({ challengeId }) : new WrongCode({ challengeId, triesLeft }) } as const
+            // The id was decoded above and the count is a decoded integer: the errors need no validation.
+            return { _tag: "Wrong", error: triesLeft <= 0 ? new ChallengeLocked({ challengeId }, true) : new WrongCode({ challengeId, triesLeft }, true) } as const
           }
           return { _tag: "Verified", value: yield* onVerified(challenge, now) } as const
         })
