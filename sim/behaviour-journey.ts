@@ -27,8 +27,6 @@ import { type Customer, dayOf, type FleetWorld, type HeldCard, type SimKiosk, ty
  * and scheduled on virtual time.
  */
 
-const sleep = (ms: number) => Effect.sleep(ms)
-
 type Identified =
   | { readonly _tag: "Session"; readonly session: KioskSession }
   | { readonly _tag: "NoCode"; readonly reason: string }
@@ -39,7 +37,7 @@ const identify = (world: FleetWorld, kiosk: SimKiosk, customer: Customer): Effec
     const p = world.config.customers
     const r = kiosk.random
     const phone = PhoneNumber.make(customer.phone)
-    yield* sleep(between(r, p.typePhoneMs))
+    yield* world.time.sleep(between(r, p.typePhoneMs))
     let lastReason = "no code arrived"
     for (let attempt = 0; attempt <= p.codeResendsMax; attempt++) {
       if (attempt > 0) world.counters.codeResends++
@@ -49,7 +47,7 @@ const identify = (world: FleetWorld, kiosk: SimKiosk, customer: Customer): Effec
       world.outboxNudge.nudge()
       let code: string | undefined
       for (let waitedMs = 0; waitedMs < p.smsWaitMs && code === undefined; waitedMs += p.smsPollMs) {
-        yield* sleep(p.smsPollMs)
+        yield* world.time.sleep(p.smsPollMs)
         const inbox = yield* world.outside.sms.inbox(phone)
         // The newest message sent since the customer asked; older codes were replaced.
         for (let i = inbox.length - 1; i >= 0 && code === undefined; i--) {
@@ -58,12 +56,12 @@ const identify = (world: FleetWorld, kiosk: SimKiosk, customer: Customer): Effec
         }
       }
       if (code === undefined) continue
-      yield* sleep(between(r, p.typeCodeMs))
+      yield* world.time.sleep(between(r, p.typeCodeMs))
       if (chance(r, p.mistypeShare)) {
         world.counters.codeMistypes++
         const wrong = yield* Effect.either(kiosk.flow.verifyCode(sent.right.challengeId, mistype(r, code)))
         if (Either.isRight(wrong)) return yield* Effect.dieMessage("a mistyped code was accepted")
-        yield* sleep(between(r, p.typeCodeMs))
+        yield* world.time.sleep(between(r, p.typeCodeMs))
       }
       const verified = yield* Effect.either(kiosk.flow.verifyCode(sent.right.challengeId, code))
       if (Either.isRight(verified)) return { _tag: "Session", session: verified.right } as const
@@ -158,7 +156,7 @@ const shop = (world: FleetWorld, kiosk: SimKiosk, customer: Customer, session: K
       const browsed = yield* Effect.either(kiosk.flow.browse)
       if (Either.isLeft(browsed)) return "catalog-unavailable"
       let view: CatalogView = browsed.right
-      yield* sleep(between(r, p.browseMs))
+      yield* world.time.sleep(between(r, p.browseMs))
       let choice: { readonly offer: CatalogOffer; readonly quantity: number } | undefined = chooseOffer(r, view.offers, balance, p)
       if (choice === undefined) return round > 0 ? result : view.offers.some((o) => o.stock > 0) ? "nothing-affordable" : "nothing-on-sale"
       const medium = chooseMedium(r, p)
@@ -187,7 +185,7 @@ const shop = (world: FleetWorld, kiosk: SimKiosk, customer: Customer, session: K
             const again = yield* Effect.either(kiosk.flow.browse)
             if (Either.isLeft(again)) return "catalog-unavailable"
             view = again.right
-            yield* sleep(between(r, [3_000, 10_000]))
+            yield* world.time.sleep(between(r, [3_000, 10_000]))
             // The same offer if it is still there and affordable, else another.
             const same: CatalogOffer | undefined = view.offers.find((o) => o.offerId === offer.offerId && o.stock >= quantity && o.pricePoints * quantity <= balance)
             choice = same === undefined ? chooseOffer(r, view.offers, balance, p) : { offer: same, quantity }
@@ -257,7 +255,7 @@ export const returnVisit = (world: FleetWorld, kiosk: SimKiosk, held: HeldCard):
     } else {
       // Whatever did not go in comes back: from the slot, or from the gate once the customer takes it.
       const fromSlot = yield* kiosk.unit.withdrawFromSlot
-      yield* sleep(3_000)
+      yield* world.time.sleep(3_000)
       yield* kiosk.unit.snapshot
       const fromGate = (yield* kiosk.unit.drainTaken).find((card) => card.uid === held.card.uid)
       const back = fromSlot ?? fromGate

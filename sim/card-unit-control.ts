@@ -1,8 +1,9 @@
-import { Clock, Context, Deferred, Effect } from "effect"
+import { Context, Deferred, Effect } from "effect"
 import type { CardPosition } from "../core/ports/card-unit.js"
 import type { SimCard } from "./card-memory.js"
 import type { CardFaultKnob, CardUnitModel, HandOverPlan } from "./card-unit-model.js"
 import type { FaultSpec } from "./faults.js"
+import { mapNowMs } from "./clock-now.js"
 
 export type { CardFaultKnob, HandOverPlan } from "./card-unit-model.js"
 
@@ -97,7 +98,7 @@ export const makeCardUnitControl = (unit: CardUnitModel): SimCardUnitControlServ
   drainTaken: Effect.sync(() => unit.taken.drain()),
   mintCard: Effect.sync(() => unit.factory.mint(unit.random)),
   setFault: (knob, spec) => Effect.sync(() => unit.faults.set(knob, spec)),
-  snapshot: Effect.map(Clock.currentTimeMillis, (nowMs) => {
+  snapshot: mapNowMs((nowMs) => {
     unit.settle(nowMs)
     return {
       initialised: unit.initialised,

@@ -1,10 +1,11 @@
-import { Clock, type Deferred, Effect } from "effect"
+import { type Deferred, Effect } from "effect"
 import type { CardPosition, CardUnitError, StackerLevel } from "../core/ports/card-unit.js"
 import { BinFull, DeviceRefused, Jam, NotInitialised, RfFailure, SensorFault, StackerEmpty } from "../core/ports/hardware-errors.js"
 import { BoundedLog } from "./bounded.js"
 import { addressProblem, type CardFactory, type SimCard } from "./card-memory.js"
 import type { FaultKnob, FaultTable } from "./faults.js"
 import type { DeviceRandom } from "./rng.js"
+import { mapNowMs, sleepMs, withNowMs } from "./clock-now.js"
 
 /**
  * The state and mechanics of one simulated card unit (CRT-591 class): what is in the stacker, the
@@ -48,7 +49,7 @@ export interface CardUnitSettings {
 
 export const device = "card unit"
 
-export const pause = (ms: number): Effect.Effect<void> => (ms > 0 ? Effect.sleep(ms) : Effect.void)
+export const pause = (ms: number): Effect.Effect<void> => (ms > 0 ? sleepMs(ms) : Effect.void)
 
 export class CardUnitModel {
   initialised: boolean
@@ -147,7 +148,7 @@ export class CardUnitModel {
    */
   move(ms: number, what: string, apply: () => void): Effect.Effect<void, Jam> {
     if (this.jammed) return Effect.fail(new Jam({ device, detail: "still jammed from an earlier move" }))
-    return Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
+    return withNowMs((nowMs) => {
       const jams = this.faults.fires("card.jam", nowMs)
       return Effect.flatMap(pause(ms), () => {
         if (jams) {
@@ -184,13 +185,11 @@ export class CardUnitModel {
       this.leaveRf()
     }
     // The plan is fixed when the card reaches the gate, so a failed move does not use it up.
-    const arrive = Effect.flatMap(Clock.currentTimeMillis, (atMs) =>
-      Effect.sync(() => {
-        const plan = this.faults.fires("card.notTaken", atMs) ? { _tag: "Leave" as const } : (this.nextPlan ?? this.settings.defaultPlan)
-        this.nextPlan = undefined
-        this.handOver = { plan, atMs }
-      })
-    )
+    const arrive = mapNowMs((atMs) => {
+      const plan = this.faults.fires("card.notTaken", atMs) ? { _tag: "Leave" as const } : (this.nextPlan ?? this.settings.defaultPlan)
+      this.nextPlan = undefined
+      this.handOver = { plan, atMs }
+    })
     if (this.transport === undefined) return Effect.zipRight(this.pick(nowMs, dispenseMs + presentMs, "dispensing to the gate", toGate), arrive)
     if (this.atGate) return Effect.void
     return Effect.zipRight(this.move(presentMs, "moving the card to the gate", toGate), arrive)

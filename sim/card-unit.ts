@@ -7,6 +7,7 @@ import { captureState, restoreState, type SimCardUnitState } from "./card-unit-s
 import { type CardFaultKnob, CardUnitModel, type CardUnitTiming, device, pause } from "./card-unit-model.js"
 import { FaultTable, knobsOf, type SimFaults } from "./faults.js"
 import { deviceRandom } from "./rng.js"
+import { withNowMs } from "./clock-now.js"
 
 /**
  * The card reader-dispenser's twin (CRT-591 class, `shared/protocols/crt591.md`): stacker, transport
@@ -105,7 +106,7 @@ export const makeSimCardUnit = (
 
 /** Runs one command: the common checks, then the command's own body. */
 const command = <A, E>(unit: CardUnitModel, needsInit: boolean, body: (nowMs: number) => Effect.Effect<A, E>) =>
-  Effect.flatMap(Clock.currentTimeMillis, (nowMs): Effect.Effect<A, E | CardUnitError> => {
+  withNowMs((nowMs): Effect.Effect<A, E | CardUnitError> => {
     const problem = unit.ready(nowMs, needsInit)
     return problem === undefined ? body(nowMs) : Effect.fail(problem)
   })

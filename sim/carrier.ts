@@ -4,6 +4,7 @@ import { CarrierBilling, type CarrierBillingService, type CarrierCharge } from "
 import { ServiceRejected, ServiceUnavailable } from "../core/ports/service-errors.js"
 import { type FaultKnob, type FaultSpec, FaultTable, knobsOf, type SimFaults } from "./faults.js"
 import { deviceRandom } from "./rng.js"
+import { withNowMs } from "./clock-now.js"
 
 /**
  * The mobile carrier's billing system, in memory. Two-phase as the port says: `prepare` reserves the
@@ -116,7 +117,7 @@ export const makeSimCarrier = (
 
     /** Every call: the outage, the work, the latency, then perhaps the answer lost after the work was done. */
     const call = <A>(work: (nowMs: number) => Effect.Effect<A, CarrierError>): Effect.Effect<A, CarrierError> =>
-      Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
+      withNowMs((nowMs) => {
         if (faults.fires("carrier.outage", nowMs)) return Effect.fail(new ServiceUnavailable({ service, detail: "connection timed out" }))
         return work(nowMs).pipe(
           Effect.zipLeft(latencyMs > 0 ? Effect.sleep(latencyMs) : Effect.void),

@@ -4,6 +4,7 @@ import { type Payout, PayoutGateway, type PayoutGatewayService } from "../core/p
 import { ServiceRejected, ServiceUnavailable } from "../core/ports/service-errors.js"
 import { type FaultKnob, type FaultSpec, FaultTable, knobsOf, type SimFaults } from "./faults.js"
 import { deviceRandom } from "./rng.js"
+import { mapNowMs, withNowMs } from "./clock-now.js"
 
 /**
  * The bank or payout service that pays merchants their settlements. It takes a payout at once and
@@ -80,7 +81,7 @@ export const makeSimPayouts = (
     }
 
     const pay = (payout: Payout): Effect.Effect<{ readonly payoutRef: string }, ServiceUnavailable | ServiceRejected> =>
-      Effect.flatMap(Clock.currentTimeMillis, (nowMs): Effect.Effect<{ readonly payoutRef: string }, ServiceUnavailable | ServiceRejected> => {
+      withNowMs((nowMs): Effect.Effect<{ readonly payoutRef: string }, ServiceUnavailable | ServiceRejected> => {
         if (faults.fires("payout.outage", nowMs)) return Effect.fail(new ServiceUnavailable({ service, detail: "connection refused" }))
         return take(payout, nowMs).pipe(
           Effect.zipLeft(latencyMs > 0 ? Effect.sleep(latencyMs) : Effect.void),
@@ -95,7 +96,7 @@ export const makeSimPayouts = (
     const control: SimPayoutsControlService = {
       payouts: Effect.sync(() => Array.from(book.values())),
       paidTo: (merchantId) =>
-        Effect.map(Clock.currentTimeMillis, (nowMs) => {
+        mapNowMs((nowMs) => {
           let total = 0
           for (const record of book.values()) {
             if (record.payout.merchantId === merchantId && record.settlesAtMs <= nowMs) total += record.payout.amount

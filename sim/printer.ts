@@ -10,6 +10,7 @@ import { CoverOpen, Offline, PaperOut, PrinterFault } from "../core/ports/hardwa
 import { BoundedLog } from "./bounded.js"
 import { type FaultKnob, type FaultSpec, FaultTable, knobsOf, type SimFaults } from "./faults.js"
 import { deviceRandom } from "./rng.js"
+import { mapNowMs } from "./clock-now.js"
 
 /**
  * The coupon printer's twin (ESC/POS thermal class). A roll of paper is a length: each page uses its
@@ -138,7 +139,7 @@ export const makeSimPrinter = (
       })
 
     const port: CouponPrinterService = {
-      status: Effect.map(Clock.currentTimeMillis, statusAt),
+      status: mapNowMs(statusAt),
       print
     }
 

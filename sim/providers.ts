@@ -10,6 +10,7 @@ import { ServiceRejected, ServiceUnavailable } from "../core/ports/service-error
 import { BoundedLog, BoundedMap } from "./bounded.js"
 import { type FaultKnob, type FaultSpec, FaultTable, knobsOf, type SimFaults } from "./faults.js"
 import { deviceRandom } from "./rng.js"
+import { withNowMs } from "./clock-now.js"
 
 /**
  * The merchants' own servers, simulated: each holds its catalog (which the simulator changes through
@@ -132,7 +133,7 @@ export const makeSimProviders = (
       merchantId: MerchantId,
       work: (server: MerchantServer, nowMs: number) => Effect.Effect<A, ServiceRejected>
     ): Effect.Effect<A, ServiceUnavailable | ServiceRejected> =>
-      Effect.flatMap(Clock.currentTimeMillis, (nowMs): Effect.Effect<A, ServiceUnavailable | ServiceRejected> => {
+      withNowMs((nowMs): Effect.Effect<A, ServiceUnavailable | ServiceRejected> => {
         const server = servers.get(merchantId)
         if (server === undefined) {
           return Effect.fail(new ServiceRejected({ service, reason: `no provider server is configured for ${merchantId}` }))
@@ -173,7 +174,7 @@ export const makeSimProviders = (
             return Effect.succeed({ acknowledgement })
           }),
           (answer) =>
-            Effect.flatMap(Clock.currentTimeMillis, (nowMs) =>
+            withNowMs((nowMs) =>
               faults.fires("provider.lostAck", nowMs)
                 ? Effect.fail(new ServiceUnavailable({ service, detail: "the acknowledgement was lost after the order was taken" }))
                 : Effect.succeed(answer))

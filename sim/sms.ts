@@ -5,6 +5,7 @@ import { SmsGateway, type SmsGatewayService, type SmsMessage } from "../core/por
 import { BoundedLog, BoundedMap } from "./bounded.js"
 import { type FaultKnob, type FaultSpec, FaultTable, knobsOf, type SimFaults } from "./faults.js"
 import { deviceRandom } from "./rng.js"
+import { mapNowMs, withNowMs } from "./clock-now.js"
 
 /**
  * The SMS gateway's twin. It records every accepted message and delivers it to the phone's inbox
@@ -108,7 +109,7 @@ export const makeSimSms = (
     }
 
     const send = (message: SmsMessage): Effect.Effect<{ readonly messageRef: string }, ServiceUnavailable | ServiceRejected> =>
-      Effect.flatMap(Clock.currentTimeMillis, (nowMs): Effect.Effect<{ readonly messageRef: string }, ServiceUnavailable | ServiceRejected> => {
+      withNowMs((nowMs): Effect.Effect<{ readonly messageRef: string }, ServiceUnavailable | ServiceRejected> => {
         if (faults.fires("sms.outage", nowMs)) {
           stats.unavailable++
           return Effect.fail(new ServiceUnavailable({ service, detail: "connection refused" }))
@@ -131,8 +132,8 @@ export const makeSimSms = (
         .sort((a, b) => (a.deliverAtMs ?? 0) - (b.deliverAtMs ?? 0))
 
     const control: SimSmsControlService = {
-      inbox: (phone) => Effect.map(Clock.currentTimeMillis, (nowMs) => delivered(phone, nowMs)),
-      lastDelivered: (phone) => Effect.map(Clock.currentTimeMillis, (nowMs) => delivered(phone, nowMs).at(-1)),
+      inbox: (phone) => mapNowMs((nowMs) => delivered(phone, nowMs)),
+      lastDelivered: (phone) => mapNowMs((nowMs) => delivered(phone, nowMs).at(-1)),
       sent: Effect.sync(() => log.toArray()),
       stats: Effect.sync(() => ({ ...stats })),
       setFault: (knob, spec) => Effect.sync(() => faults.set(knob, spec)),
