@@ -12,6 +12,7 @@ import {
   type OutboxState
 } from "./domain/outbox.js"
 import { newId } from "./id-generator.js"
+import { timeoutUnlessImmediate } from "./outbox-timeout.js"
 import type { OutboxCompletion, OutboxDelivery, OutboxHandler, OutboxSendOutcome } from "./outbox-handlers.js"
 import { traced } from "./traced.js"
 
@@ -234,13 +235,12 @@ export class Outbox extends Effect.Service<Outbox>()("ecoupon/Outbox", {
         const lateInLease = Effect.map(Clock.currentTimeMillis, (now) => now - batch.claimedAtMs >= settings.leaseMs / 2)
         if (batch.rows.length > 0 && (yield* lateInLease)) yield* batch.flush
         const delivery: OutboxDelivery = { id: message.id, kind: message.kind, idempotencyKey: message.idempotencyKey, attempt: message.attempts }
-        const outcome = yield* handler.send(message.payload, delivery).pipe(
-          Effect.timeoutTo({
-            duration: settings.sendTimeoutMs,
-            onSuccess: (outcome): OutboxSendOutcome<R> => outcome,
-            onTimeout: (): OutboxSendOutcome<R> => ({ _tag: "Unavailable", error: `no answer within ${settings.sendTimeoutMs} ms` })
-          })
-        )
+        // Most sends answer without waiting: no timer and no race for those (outbox-timeout.ts).
+        const outcome = yield* timeoutUnlessImmediate(handler.send(message.payload, delivery), {
+          duration: settings.sendTimeoutMs,
+          onSuccess: (outcome): OutboxSendOutcome<R> => outcome,
+          onTimeout: (): OutboxSendOutcome<R> => ({ _tag: "Unavailable", error: `no answer within ${settings.sendTimeoutMs} ms` })
+        })
         const die = (error: string) =>
           Effect.map(finish(message, "dead", { result: null, error, completion: handler.giveUp(message.payload, error, delivery) }), (won): RowOutcome => (won ? "dead" : "leaseLost"))
         switch (outcome._tag) {
