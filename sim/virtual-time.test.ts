@@ -88,6 +88,37 @@ describe("VirtualTime", () => {
     expect(time.nowMs).toBe(31_000)
   })
 
+  it("does not count an interrupted sleep's timer as fired, even when time reaches it", () => {
+    const time = new VirtualTime(0)
+    const exit = time.run(
+      Effect.gen(function* () {
+        const long = yield* Effect.fork(Effect.sleep("10 seconds"))
+        yield* Effect.sleep("1 second")
+        yield* Fiber.interrupt(long)
+        yield* Effect.sleep("20 seconds")
+        return time.timersFired
+      })
+    )
+    // The 1 s and the 20 s sleeps; the 10 s one was cancelled, though time passed it.
+    expect(succeeded(exit)).toBe(2)
+    expect(time.nowMs).toBe(21_000)
+  })
+
+  it("counts a sleep an interruption cannot cut short, and wakes from it", () => {
+    const time = new VirtualTime(0)
+    const woke: Array<number> = []
+    const exit = time.run(
+      Effect.gen(function* () {
+        const fiber = yield* Effect.fork(Effect.uninterruptible(Effect.zipRight(Effect.sleep("5 seconds"), Effect.sync(() => woke.push(time.nowMs)))))
+        yield* Effect.sleep("1 second")
+        yield* Fiber.interrupt(fiber)
+        return time.timersFired
+      })
+    )
+    expect(succeeded(exit)).toBe(2)
+    expect(woke).toEqual([5_000])
+  })
+
   it("reports a program that waits on nothing it can get as stalled, instead of hanging", () => {
     const time = new VirtualTime(42)
     const exit = time.run(Effect.flatMap(Deferred.make<void>(), Deferred.await))
