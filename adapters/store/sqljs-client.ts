@@ -40,6 +40,16 @@ const refuseInsideTransaction = (what: string): Effect.Effect<void, SqlError> =>
       : Effect.void
   )
 
+/**
+ * Whether nobody holds `lock` or waits for it. Effect's `Semaphore` does not say so without an effect
+ * of its own; its implementation (effect 3) keeps `taken` and a `waiters` set, read here. Should they
+ * ever be missing, the answer is "not idle" and every statement takes the lock as before.
+ */
+const lockIdle = (lock: Effect.Semaphore): boolean => {
+  const inside = lock as unknown as { readonly taken?: unknown; readonly waiters?: unknown }
+  return inside.taken === 0 && inside.waiters instanceof Set && inside.waiters.size === 0
+}
+
 /** `effect`, its wall time added to `timings[field]` when there is an account. */
 const timed = <A, E, R>(timings: StoreTimings | undefined, field: "lockWaitMs" | "durableWaitMs", effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
   if (timings === undefined) return effect
@@ -177,7 +187,7 @@ export const make = <D extends SqliteConnection = SqljsDatabase>(
      * Otherwise, and for `.raw`, `.values`, `.stream` and the like, @effect/sql's path runs as before.
      */
     const autocommit = (sql: string, params: ReadonlyArray<unknown>, transformRows: Transform | undefined, timings: StoreTimings | undefined) =>
-      Effect.uninterruptibleMask((restore) => {
+      log === undefined && lockIdle(lock) ? autocommitAlone(sql, params, transformRows, timings) : Effect.uninterruptibleMask((restore) => {
         const failure = log?.failure()
         if (failure !== undefined) return Effect.fail(failure)
         const session = new Session(db, log, false, timings)
@@ -187,6 +197,19 @@ export const make = <D extends SqliteConnection = SqljsDatabase>(
           Effect.onExit(session.execute(sql, params, transformRows), () => released)
         )
         return log === undefined ? run : Effect.onExit(run, () => timed(timings, "durableWaitMs", log.awaitDurable(session.seenSeq)))
+      })
+    /**
+     * The statement when nobody holds the lock or waits for it and there is no commit log: it runs
+     * synchronously, so no other fiber could take the lock before it is given back, and giving it back
+     * would wake nobody. Taking and releasing the lock (~20 run-loop steps, and an interruptible wait
+     * that cannot wait) changes nothing then, so it is left out.
+     */
+    const autocommitAlone = (sql: string, params: ReadonlyArray<unknown>, transformRows: Transform | undefined, timings: StoreTimings | undefined) =>
+      Effect.suspend(() => {
+        const session = new Session(db, undefined, false, timings)
+        const result = session.execute(sql, params, transformRows)
+        session.release()
+        return result
       })
     function commitShort(this: Statement.Statement<unknown>): Effect.Effect<ReadonlyArray<unknown>, SqlError> {
       return Effect.withFiberRuntime((fiber) => {
