@@ -49,9 +49,9 @@ describe("ecoupon sim", () => {
     expect(readFileSync(join(dir, "events.ndjson"), "utf8")).not.toMatch(/\+\d{8,15}/)
   }, 60_000)
 
-  it("gives the same event log on native SQLite (--store native) as on sql.js", async () => {
+  it("gives the same event log on native SQLite (--store native, and native-file on a temporary file) as on sql.js", async () => {
     const hashes: Array<string> = []
-    for (const store of ["sqljs", "native"]) {
+    for (const store of ["sqljs", "native", "native-file"]) {
       const dir = mkdtempSync(join(tmpdir(), `ecoupon-sim-${store}-`))
       await captured(() => ecoupon("sim", "--kiosks", "1", "--merchants", "2", "--days", "1", "--seed", "5", "--customers-per-day", "20", "--store", store, "--out", dir))
       expect(process.exitCode ?? 0, store).toBe(0)
@@ -61,6 +61,7 @@ describe("ecoupon sim", () => {
       hashes.push(kpis.eventLog.sha256)
     }
     expect(hashes[1]).toBe(hashes[0])
+    expect(hashes[2]).toBe(hashes[0])
   }, 60_000)
 
   it("refuses bad flags with a clear message and exit status 2", async () => {

@@ -153,9 +153,9 @@ export const simCommand = Command.make(
     ),
     customersPerDay: integerOption("customers-per-day").pipe(Options.optional, Options.withDescription("Customers per kiosk per day (default 50)")),
     regions: integerOption("regions").pipe(Options.optional, Options.withDescription("Regions the kiosks are spread over (default one per 5 kiosks, at most 20)")),
-    store: Options.choice("store", ["sqljs", "native"]).pipe(
+    store: Options.choice("store", ["sqljs", "native", "native-file"]).pipe(
       Options.withDefault("sqljs"),
-      Options.withDescription("The SQL engine under the core: sqljs (in-memory sql.js, the default) or native (in-memory better-sqlite3); same seed, same event log")
+      Options.withDescription("The SQL engine under the core: sqljs (in-memory sql.js, the default), native (in-memory better-sqlite3) or native-file (better-sqlite3 on a temporary file, removed at the end: the database out of memory, for month-long fleets); same seed, same event log")
     ),
     out: Options.directory("out").pipe(Options.withDefault("./out"), Options.withDescription("Where events.ndjson, kpis.json and report.html are written"))
   },
@@ -200,7 +200,7 @@ export const simCommand = Command.make(
             process.removeListener("SIGTERM", onSignal)
           })
       )
-      const result = yield* Effect.zipRight(signals, Effect.tryPromise({ try: () => runFleet(config, { sink, onTime: bar.onTime, stop: stop.signal, ...(o.store === "native" ? { store: NativeSqlite.layer() } : {}) }), catch: (error) => error })).pipe(
+      const result = yield* Effect.zipRight(signals, Effect.tryPromise({ try: () => runFleet(config, { sink, onTime: bar.onTime, stop: stop.signal, ...(o.store === "sqljs" ? {} : { store: NativeSqlite.layer({ temporaryFile: o.store === "native-file" }) }) }), catch: (error) => error })).pipe(
         Effect.scoped,
         Effect.ensuring(Effect.sync(() => {
           sink.close()

@@ -178,6 +178,26 @@ describe("sql.js SqlClient", () => {
       assert.deepStrictEqual(yield* sql`SELECT name FROM items`, [{ name: "outside" }])
     }).pipe(Effect.provide(memory)))
 
+  it.effect("tells an idle lock from a held or awaited one (a statement alone skips the lock only when idle)", () =>
+    Effect.gen(function* () {
+      const lock = yield* Effect.makeSemaphore(1)
+      assert.isTrue(SqljsClient.lockIdle(lock))
+      const holder = yield* Effect.fork(lock.withPermits(1)(Effect.never))
+      yield* Effect.yieldNow()
+      assert.isFalse(SqljsClient.lockIdle(lock))
+      const waiter = yield* Effect.fork(lock.withPermits(1)(Effect.void))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(holder)
+      yield* Fiber.join(waiter)
+      assert.isTrue(SqljsClient.lockIdle(lock))
+      const waiting = yield* Effect.fork(Effect.zipRight(lock.take(1), lock.withPermits(1)(Effect.void)))
+      yield* Effect.yieldNow()
+      assert.isFalse(SqljsClient.lockIdle(lock), "a fiber waits for it")
+      yield* Fiber.interrupt(waiting)
+      yield* lock.release(1)
+      assert.isTrue(SqljsClient.lockIdle(lock))
+    }))
+
   it.effect("exports bytes that reopen as the same database, with pragmas re-applied", () =>
     Effect.gen(function* () {
       const bytes = yield* Effect.gen(function* () {

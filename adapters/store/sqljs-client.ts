@@ -45,7 +45,7 @@ const refuseInsideTransaction = (what: string): Effect.Effect<void, SqlError> =>
  * of its own; its implementation (effect 3) keeps `taken` and a `waiters` set, read here. Should they
  * ever be missing, the answer is "not idle" and every statement takes the lock as before.
  */
-const lockIdle = (lock: Effect.Semaphore): boolean => {
+export const lockIdle = (lock: Effect.Semaphore): boolean => {
   const inside = lock as unknown as { readonly taken?: unknown; readonly waiters?: unknown }
   return inside.taken === 0 && inside.waiters instanceof Set && inside.waiters.size === 0
 }
