@@ -28,6 +28,31 @@ describe("sim SMS gateway", () => {
       expect(yield* control.stats).toMatchObject({ accepted: 1, duplicates: 1 })
     })))
 
+  it.effect("forgets an inbox once its newest message is older than the retention, not before", () =>
+    withSms(Effect.gen(function*() {
+      const sms = yield* SmsGateway
+      const control = yield* SimSmsControl
+      const other = PhoneNumber.make("+821099998888")
+      yield* sms.send(message("a1"))
+      yield* Effect.sleep(40_000)
+      yield* sms.send({ idempotencyKey: "b1", to: other, text: "code b1" })
+      yield* Effect.sleep(10_000)
+      yield* sms.send(message("a2"))
+      // At 95 s: a1 is past the retention but a2 (50 s) keeps its phone's inbox; b1 (40 s) is not past it.
+      yield* Effect.sleep(45_000)
+      yield* sms.send({ idempotencyKey: "b2", to: PhoneNumber.make("+821077776666"), text: "code b2" })
+      expect((yield* control.inbox(phone)).map((r) => r.text)).toEqual(["code a1", "code a2"])
+      expect((yield* control.inbox(other)).map((r) => r.text)).toEqual(["code b1"])
+      // At 105 s: b1's inbox goes at this send, a2's stays.
+      yield* Effect.sleep(10_000)
+      yield* sms.send({ idempotencyKey: "b3", to: PhoneNumber.make("+821077776666"), text: "code b3" })
+      expect(yield* control.inbox(other)).toEqual([])
+      expect((yield* control.inbox(phone)).map((r) => r.text)).toEqual(["code a1", "code a2"])
+      yield* Effect.sleep(30_000)
+      yield* sms.send({ idempotencyKey: "b4", to: PhoneNumber.make("+821077776666"), text: "code b4" })
+      expect(yield* control.inbox(phone)).toEqual([])
+    }), { inboxRetentionMs: 60_000 }))
+
   it.effect("sms.outage: ServiceUnavailable, nothing recorded", () =>
     withSms(Effect.gen(function*() {
       const sms = yield* SmsGateway

@@ -61,6 +61,12 @@ export interface SimSmsConfig {
   readonly seed?: number
   readonly logKeptMax?: number
   readonly inboxKeptMax?: number
+  /**
+   * A phone's inbox is forgotten once its newest message was sent this long ago (default a day of
+   * virtual time): a customer reads a code within minutes, and a fleet month meets hundreds of
+   * thousands of numbers, whose inboxes were most of the heap that grew with the days.
+   */
+  readonly inboxRetentionMs?: number
   readonly dedupeKeptMax?: number
 }
 
@@ -80,7 +86,24 @@ export const makeSimSms = (
     const inboxKeptMax = config.inboxKeptMax ?? 5
     const dedupeKeptMax = config.dedupeKeptMax ?? 100_000
     const byKey = new BoundedMap<string, string>(dedupeKeptMax)
+    const inboxRetentionMs = config.inboxRetentionMs ?? 86_400_000
     const inboxes = new Map<string, BoundedLog<SmsRecord>>()
+    // Delivered-to inboxes in the order of their messages (virtual time only moves on), each entry
+    // the message that put the phone here: the inbox goes when that is still its newest past retention.
+    const inboxOrder: Array<SmsRecord> = []
+    let inboxOrderHead = 0
+    const forgetOldInboxes = (nowMs: number): void => {
+      while (inboxOrderHead < inboxOrder.length) {
+        const oldest = inboxOrder[inboxOrderHead] as SmsRecord
+        if (oldest.sentAtMs > nowMs - inboxRetentionMs) break
+        inboxOrderHead++
+        if (inboxes.get(oldest.to)?.last() === oldest) inboxes.delete(oldest.to)
+      }
+      if (inboxOrderHead > 1_024 && inboxOrderHead * 2 > inboxOrder.length) {
+        inboxOrder.splice(0, inboxOrderHead)
+        inboxOrderHead = 0
+      }
+    }
     const log = new BoundedLog<SmsRecord>(logKeptMax)
     const stats = { accepted: 0, duplicates: 0, lost: 0, delayed: 0, rejected: 0, unavailable: 0 }
 
@@ -99,10 +122,12 @@ export const makeSimSms = (
         deliverAtMs: lost ? undefined : nowMs + (late ? delayMs : deliveryMs)
       }
       log.push(record)
+      forgetOldInboxes(nowMs)
       if (!lost) {
         const inbox = inboxes.get(message.to) ?? new BoundedLog<SmsRecord>(inboxKeptMax)
         inbox.push(record)
         inboxes.set(message.to, inbox)
+        inboxOrder.push(record)
       }
       byKey.set(message.idempotencyKey, messageRef)
       return messageRef
