@@ -38,7 +38,7 @@ export class NativeDatabase implements SqliteConnection {
   /**
    * An empty database with the store's pragmas: in memory, or with `temporaryFile` in a file of a fresh
    * directory under the OS's temporary directory, removed on close. On a file, the database is out of
-   * the process's memory (a month of a 100-kiosk fleet is ~2 GiB of it, sim/README.md) but for
+   * the process's memory (a month of a 100-kiosk fleet is ~2 GiB of it, sim/README.md, "Performance") but for
    * SQLite's page cache (`temporaryFileCacheKiB`); the pragmas (no fsync, journal in memory, exclusive
    * lock) already suit a file nobody reads after a crash.
    */
